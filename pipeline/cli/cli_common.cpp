@@ -1,0 +1,73 @@
+#include "pipeline/cli/cli_common.h"
+
+#include <iostream>
+
+namespace pipeline::cli {
+
+void PluginOptions::add_to(po::options_description& description) {
+  description.add_options()("plugin-path", po::value(&plugin_paths)->composing(),
+                            "folder of plugin libraries (repeatable; searched before "
+                            "PIPELINE_PLUGIN_PATH and the installed plugin folder)");
+}
+
+void GraphOptions::add_to(po::options_description& description,
+                          po::positional_options_description& positional) {
+  description.add_options()("graph", po::value(&graph_file)->required(), "graph file")(
+      "set", po::value(&overrides)->composing(),
+      "override a parameter: STAGE.PARAM=VALUE (repeatable)")(
+      "seed", po::value<uint64_t>()->notifier([this](uint64_t value) { seed = value; }),
+      "seed for every random choice (overrides the graph's)");
+  positional.add("graph", 1);
+}
+
+std::unique_ptr<LoadedRegistry> BuildRegistry(const CliSetup& setup, const PluginOptions& plugins,
+                                              bool warn_about_failures) {
+  auto loaded = std::make_unique<LoadedRegistry>();
+  for (const PipelinePluginDescriptor* builtin : setup.builtins) {
+    RegisterBuiltin(*builtin, loaded->registry);
+  }
+  loaded->report = LoadPlugins(PluginSearchPath(plugins.plugin_paths), loaded->registry);
+  if (warn_about_failures) {
+    for (const auto& failure : loaded->report.failures) {
+      std::cerr << "warning: plugin refused: " << failure << "\n";
+    }
+  }
+  return loaded;
+}
+
+bool ParseCommandLine(const std::string& usage, const std::vector<std::string>& args,
+                      po::options_description& options,
+                      const po::positional_options_description& positional) {
+  bool help = false;
+  options.add_options()("help,h", po::bool_switch(&help), "show this help");
+  po::variables_map values;
+  try {
+    po::store(po::command_line_parser(args).options(options).positional(positional).run(),
+              values);
+    if (values.count("help") && values["help"].as<bool>()) {
+      std::cout << "usage: " << usage << "\n\n" << options;
+      return false;
+    }
+    po::notify(values);
+  } catch (const po::error& e) {
+    throw UsageError(std::string(e.what()) + "\nusage: " + usage);
+  }
+  return true;
+}
+
+std::optional<ResolvedGraph> LoadForCommand(const GraphOptions& graph,
+                                            const LoadedRegistry& loaded) {
+  LoadOptions options;
+  options.overrides = graph.overrides;
+  options.seed = graph.seed;
+  options.plugin_dirs = loaded.report.searched_dirs;
+  LoadResult result = LoadGraphFile(graph.graph_file, loaded.registry, options);
+  if (!result.errors.empty()) {
+    std::cerr << FormatAll(result.errors);
+    std::cerr << result.errors.size() << " error(s); nothing was run.\n";
+    return std::nullopt;
+  }
+  return std::move(result.graph);
+}
+
+}  // namespace pipeline::cli

@@ -1,0 +1,120 @@
+// `pipeline run`, `validate` and `dot`.
+#include <csignal>
+#include <iomanip>
+#include <iostream>
+
+#include "pipeline/cli/cli_commands.h"
+#include "pipeline/cli/cli_common.h"
+#include "pipeline/engine/runner.h"
+
+namespace pipeline::cli {
+namespace {
+
+std::atomic<bool> g_stop_requested{false};
+
+// First Ctrl-C: stop the sources and let every stage close (a checkpoint sink saves).
+// Second Ctrl-C: the default action, for a user who does not want to wait.
+void OnInterrupt(int) {
+  g_stop_requested.store(true);
+  std::signal(SIGINT, SIG_DFL);
+}
+
+void PrintProfile(const RunResult& result) {
+  std::cerr << "\nprofile (wall " << std::fixed << std::setprecision(2) << result.wall_seconds
+            << " s):\n"
+            << std::left << std::setw(16) << "stage" << std::setw(16) << "plugin" << std::right
+            << std::setw(10) << "busy s" << std::setw(8) << "busy%" << std::setw(11) << "msgs in"
+            << std::setw(11) << "msgs out" << std::setw(12) << "in/s" << "\n";
+  for (const auto& stage : result.profile) {
+    const double share = result.wall_seconds > 0 ? 100.0 * stage.busy_seconds / result.wall_seconds : 0;
+    const double rate = stage.busy_seconds > 0 ? stage.messages_in / stage.busy_seconds : 0;
+    std::cerr << std::left << std::setw(16) << stage.name << std::setw(16) << stage.plugin
+              << std::right << std::setprecision(2) << std::setw(10) << stage.busy_seconds
+              << std::setprecision(1) << std::setw(8) << share << std::setw(11)
+              << stage.messages_in << std::setw(11) << stage.messages_out << std::setprecision(0)
+              << std::setw(12) << rate << "\n";
+  }
+}
+
+}  // namespace
+
+int RunCommand(const CliSetup& setup, const std::vector<std::string>& args) {
+  PluginOptions plugins;
+  GraphOptions graph;
+  int threads = 0;
+  uint32_t max_in_flight = 0;
+  bool profile = false;
+  po::options_description options("pipeline run options");
+  po::positional_options_description positional;
+  graph.add_to(options, positional);
+  plugins.add_to(options);
+  options.add_options()("threads", po::value(&threads)->default_value(0),
+                        "worker threads (0 = all cores)")(
+      "max-in-flight", po::value(&max_in_flight)->default_value(0),
+      "messages per source alive at once (0 = the graph's setting or 256)")(
+      "profile", po::bool_switch(&profile), "print each stage's busy time and throughput");
+  if (!ParseCommandLine("pipeline run GRAPH [options]", args, options, positional)) return kExitOk;
+  if (threads < 0) throw UsageError("--threads must be 0 or more");
+
+  auto loaded = BuildRegistry(setup, plugins, true);
+  std::optional<ResolvedGraph> resolved = LoadForCommand(graph, *loaded);
+  if (!resolved) return kExitUsage;
+
+  g_stop_requested.store(false);
+  auto previous = std::signal(SIGINT, OnInterrupt);
+  RunOptions run_options;
+  run_options.threads = threads;
+  run_options.max_in_flight = max_in_flight;
+  run_options.stop_requested = &g_stop_requested;
+  RunResult result = RunGraph(*resolved, run_options);
+  std::signal(SIGINT, previous);
+
+  if (profile) PrintProfile(result);
+  if (!result.ok) {
+    std::cerr << "error: " << result.error << "\n";
+    return kExitRunFailed;
+  }
+  if (result.stopped) {
+    std::cerr << "interrupted: sources stopped, every stage closed\n";
+    return kExitInterrupted;
+  }
+  return kExitOk;
+}
+
+int ValidateCommand(const CliSetup& setup, const std::vector<std::string>& args) {
+  PluginOptions plugins;
+  GraphOptions graph;
+  po::options_description options("pipeline validate options");
+  po::positional_options_description positional;
+  graph.add_to(options, positional);
+  plugins.add_to(options);
+  if (!ParseCommandLine("pipeline validate GRAPH [options]", args, options, positional)) {
+    return kExitOk;
+  }
+  auto loaded = BuildRegistry(setup, plugins, true);
+  std::optional<ResolvedGraph> resolved = LoadForCommand(graph, *loaded);
+  if (!resolved) return kExitUsage;
+  std::cout << graph.graph_file << ": ok (" << resolved->stages.size() << " stages, "
+            << resolved->edges.size() << " connections)\n";
+  return kExitOk;
+}
+
+int DotCommand(const CliSetup& setup, const std::vector<std::string>& args) {
+  PluginOptions plugins;
+  GraphOptions graph;
+  po::options_description options("pipeline dot options");
+  po::positional_options_description positional;
+  graph.add_to(options, positional);
+  plugins.add_to(options);
+  if (!ParseCommandLine("pipeline dot GRAPH [options] | dot -Tpng -o graph.png", args, options,
+                        positional)) {
+    return kExitOk;
+  }
+  auto loaded = BuildRegistry(setup, plugins, true);
+  std::optional<ResolvedGraph> resolved = LoadForCommand(graph, *loaded);
+  if (!resolved) return kExitUsage;
+  std::cout << ToDot(*resolved);
+  return kExitOk;
+}
+
+}  // namespace pipeline::cli

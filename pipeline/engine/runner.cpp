@@ -1,0 +1,159 @@
+#include "pipeline/engine/runner.h"
+
+#include <oneapi/tbb/flow_graph.h>
+#include <oneapi/tbb/info.h>
+#include <oneapi/tbb/task_arena.h>
+
+#include <chrono>
+#include <memory>
+
+#include "pipeline/engine/stage_executor.h"
+
+namespace pipeline {
+namespace {
+
+namespace flow = oneapi::tbb::flow;
+using StageNode = flow::function_node<BundlePtr, BundlePtr>;
+using Sender = flow::sender<BundlePtr>;
+
+// The oneTBB graph for one run. Per source: input_node → limiter_node (back-pressure: a slot per
+// source bundle, given back by its ticket). Per input port of other stages: a function_node
+// running the executor — serial ones behind a sequencer_node, which restores the producer's
+// order after parallel stages.
+class FlowGraph {
+ public:
+  FlowGraph(const ResolvedGraph& graph, std::vector<std::unique_ptr<StageExecutor>>& executors,
+            size_t max_in_flight, const std::atomic<bool>* stop_requested, int threads)
+      : outputs_(graph.stages.size()) {
+    for (size_t i = 0; i < graph.stages.size(); ++i) {
+      StageExecutor& executor = *executors[i];
+      if (graph.stages[i].entry->info.kind == StageKind::kSource) {
+        add_source(i, executor, max_in_flight, stop_requested);
+      } else {
+        add_consumer(graph, i, executor, threads);
+      }
+    }
+  }
+
+  ~FlowGraph() {
+    // Tickets can outlive the graph only after a failure; they must not reach freed limiters.
+    for (auto& gate : gates_) gate->close();
+  }
+
+  void run() {
+    for (auto& input : inputs_) input->activate();
+    graph_.wait_for_all();
+  }
+
+ private:
+  void add_source(size_t index, StageExecutor& executor, size_t max_in_flight,
+                  const std::atomic<bool>* stop_requested) {
+    auto limiter = std::make_unique<flow::limiter_node<BundlePtr>>(graph_, max_in_flight);
+    auto* decrement = &limiter->decrementer();
+    auto gate = std::make_shared<TicketGate>([decrement] { decrement->try_put(flow::continue_msg()); });
+    auto make_ticket = [gate] { return std::make_shared<Ticket>([gate] { gate->release(); }); };
+    auto input = std::make_unique<flow::input_node<BundlePtr>>(
+        graph_, [&executor, make_ticket, stop_requested](oneapi::tbb::flow_control& control) {
+          const bool stop = stop_requested != nullptr && stop_requested->load();
+          BundlePtr bundle = executor.produce(make_ticket, stop);
+          if (!bundle) control.stop();
+          return bundle;
+        });
+    flow::make_edge(*input, *limiter);
+    outputs_[index].push_back(limiter.get());
+    gates_.push_back(std::move(gate));
+    inputs_.push_back(std::move(input));
+    limiters_.push_back(std::move(limiter));
+  }
+
+  void add_consumer(const ResolvedGraph& graph, size_t index, StageExecutor& executor,
+                    int threads) {
+    const bool parallel = executor.is_parallel();
+    for (const Edge& edge : graph.edges) {
+      if (edge.to != static_cast<int>(index)) continue;
+      const int port = edge.to_port;
+      const int producer_port = edge.from_port;
+      auto node = std::make_unique<StageNode>(
+          graph_, parallel ? static_cast<size_t>(threads) : static_cast<size_t>(flow::serial),
+          [&executor, port, producer_port](const BundlePtr& bundle) {
+            return executor.consume(*bundle, port, producer_port);
+          });
+      flow::receiver<BundlePtr>* entry = node.get();
+      if (!parallel) {
+        auto sequencer = std::make_unique<flow::sequencer_node<BundlePtr>>(
+            graph_, [](const BundlePtr& bundle) { return bundle->seq; });
+        flow::make_edge(*sequencer, *node);
+        entry = sequencer.get();
+        sequencers_.push_back(std::move(sequencer));
+      }
+      for (Sender* producer : outputs_[edge.from]) flow::make_edge(*producer, *entry);
+      outputs_[index].push_back(node.get());
+      nodes_.push_back(std::move(node));
+    }
+  }
+
+  flow::graph graph_;
+  std::vector<std::vector<Sender*>> outputs_;  // per stage: what its consumers connect to
+  std::vector<std::shared_ptr<TicketGate>> gates_;
+  std::vector<std::unique_ptr<flow::input_node<BundlePtr>>> inputs_;
+  std::vector<std::unique_ptr<flow::limiter_node<BundlePtr>>> limiters_;
+  std::vector<std::unique_ptr<flow::sequencer_node<BundlePtr>>> sequencers_;
+  std::vector<std::unique_ptr<StageNode>> nodes_;
+};
+
+std::vector<StageProfile> CollectProfile(
+    const std::vector<std::unique_ptr<StageExecutor>>& executors) {
+  std::vector<StageProfile> profile;
+  for (const auto& executor : executors) {
+    StageStats& stats = executor->stats();
+    profile.push_back({executor->instance().name, executor->instance().entry->info.name,
+                       stats.calls.load(), stats.messages_in.load(), stats.messages_out.load(),
+                       static_cast<double>(stats.busy_ns.load()) * 1e-9});
+  }
+  return profile;
+}
+
+}  // namespace
+
+RunResult RunGraph(const ResolvedGraph& graph, const RunOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  const int threads =
+      options.threads > 0 ? options.threads : oneapi::tbb::info::default_concurrency();
+  RunStatus status;
+  RunResult result;
+  std::vector<std::unique_ptr<StageExecutor>> executors;
+  bool opened = true;
+  for (const StageInstance& instance : graph.stages) {
+    executors.push_back(
+        std::make_unique<StageExecutor>(instance, instance.entry->info.create(), status));
+    StageEnv env{instance.name, instance.entry->info.name, graph.seed, threads,
+                 options.stop_requested};
+    if (!executors.back()->open(env)) {
+      opened = false;
+      break;
+    }
+  }
+  if (opened) {
+    size_t max_in_flight = options.max_in_flight > 0   ? options.max_in_flight
+                           : graph.max_in_flight > 0 ? graph.max_in_flight
+                                                     : kDefaultMaxInFlight;
+    for (const auto& executor : executors) max_in_flight += executor->held_inputs();
+    oneapi::tbb::task_arena arena(threads);
+    arena.execute([&] {
+      FlowGraph flow_graph(graph, executors, max_in_flight, options.stop_requested, threads);
+      flow_graph.run();
+    });
+    for (const auto& executor : executors) {
+      if (executor->is_parallel()) executor->close_parallel();
+    }
+  }
+  result.ok = !status.failed();
+  result.error = status.error();
+  result.stopped = options.stop_requested != nullptr && options.stop_requested->load();
+  result.profile = CollectProfile(executors);
+  result.wall_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+}  // namespace pipeline

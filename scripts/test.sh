@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# One command for every test on a fresh Debian 12 machine: installs what is missing, builds,
+# and runs the whole CTest suite (unit, cnn and end-to-end labels).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install_deps.sh
+scripts/build.sh default
+# Tests read MNIST from ../shared/data/mnist when present, else from data/mnist (fetched).
+if [[ ! -d ../shared/data/mnist ]]; then data/fetch_mnist.sh data/mnist; fi
+ctest --preset default -j "$(nproc)" "$@"
