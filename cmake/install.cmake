@@ -12,6 +12,9 @@ include(CMakePackageConfigHelpers)
 set(PIPELINE_CMAKE_INSTALL_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/pipeline)
 
 install(TARGETS pipeline_app RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+# The plugin folder exists even when no plugin is installed: it is where users drop theirs.
+# (The plugins themselves are installed by pipeline_add_plugin in plugins/CMakeLists.txt.)
+install(DIRECTORY DESTINATION ${PIPELINE_PLUGIN_SUBDIR})
 
 # Users write `pipeline::pipeline`, and plugin headers need C++20 in their build too.
 set_target_properties(pipeline_engine PROPERTIES EXPORT_NAME pipeline)
