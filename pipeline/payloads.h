@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -11,6 +12,16 @@
 #include "pipeline/payload.h"
 
 namespace pipeline {
+
+// How raw pixels were turned into model inputs: value = (pixel * scale - mean) / std. Travels
+// with samples and batches so training can store it in the checkpoint and inference can
+// preprocess photos exactly the same way.
+struct Normalization {
+  bool applied = false;
+  double scale = 1.0;  // 1/255 for 8-bit images
+  double mean = 0.0;
+  double std = 1.0;
+};
 
 // One image with its label. Sources emit CV_8U images (0..255); `normalize` turns them into
 // CV_32F. Augmentations accept both and keep the depth they were given.
@@ -22,6 +33,17 @@ struct Sample : Payload {
   int label = -1;  // -1 when unknown (photos to classify)
   std::string source;  // where it came from: "file.png", "t10k-images-idx3-ubyte.gz#17"
   cv::Rect box;        // region of the source image it was cut from (empty when whole)
+  // Samples its source emits per epoch (0 when unknown, e.g. a camera). Lets training plan
+  // schedules before the first epoch ends. Transforms copy it from their input.
+  int64_t epoch_size = 0;
+  Normalization normalization;
+
+  // A copy of everything but the image, with `new_image` instead: what a transform emits.
+  std::shared_ptr<Sample> with_image(cv::Mat new_image) const {
+    auto copy = std::make_shared<Sample>(*this);
+    copy->image = std::move(new_image);
+    return copy;
+  }
 };
 
 // Samples stacked into one contiguous float tensor, NHWC (N x rows x cols x channels).
@@ -37,6 +59,22 @@ struct Batch : Payload {
   std::vector<int64_t> indices;  // each sample's index within its epoch
   std::vector<std::string> sources;
   int rows = 0, cols = 0, channels = 0;
+  int64_t epoch_size = 0;  // samples per epoch at the source, 0 when unknown
+  Normalization normalization;
+};
+
+// A classifier's answer for one sample (one digit of a photo, or one MNIST image).
+struct Prediction : Payload {
+  static constexpr std::string_view kType = "prediction";
+  std::string_view type() const override { return kType; }
+
+  std::string source;  // the file or frame it came from
+  cv::Rect box;        // where the digit is in the source image (empty when whole)
+  int label = -1;      // the true label when known
+  int predicted = -1;  // -1 when there was nothing to classify (see error)
+  float confidence = 0;
+  std::vector<float> probabilities;  // one per class
+  std::string error;  // why there is no prediction: unreadable file, no digit found, ...
 };
 
 }  // namespace pipeline

@@ -55,6 +55,10 @@ struct StageEnv {
   std::string plugin;  // StageInfo::name
   uint64_t graph_seed = 0;
   int threads = 1;
+  // The whole graph as run (protobuf text, --set overrides applied), for checkpoints and
+  // reports that record where they came from.
+  std::string graph_text;
+  std::string graph_file;
   // Set when the user asked to stop (Ctrl-C); long-running sources should check it.
   const std::atomic<bool>* stop_requested = nullptr;
 };

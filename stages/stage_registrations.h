@@ -13,9 +13,11 @@ void RegisterIdxSource(Registry& registry);
 void RegisterNormalize(Registry& registry);
 void RegisterBatch(Registry& registry);
 void RegisterCountSink(Registry& registry);
+void RegisterImageGrid(Registry& registry);
 
 inline std::vector<RegisterFn> StandardStageRegistrations() {
-  return {&RegisterIdxSource, &RegisterNormalize, &RegisterBatch, &RegisterCountSink};
+  return {&RegisterIdxSource, &RegisterNormalize, &RegisterBatch, &RegisterCountSink,
+          &RegisterImageGrid};
 }
 
 }  // namespace pipeline

@@ -4,6 +4,8 @@
 #include <oneapi/tbb/info.h>
 #include <oneapi/tbb/task_arena.h>
 
+#include <google/protobuf/text_format.h>
+
 #include <chrono>
 #include <memory>
 
@@ -122,12 +124,20 @@ RunResult RunGraph(const ResolvedGraph& graph, const RunOptions& options) {
   RunStatus status;
   RunResult result;
   std::vector<std::unique_ptr<StageExecutor>> executors;
+  std::string graph_text;
+  google::protobuf::TextFormat::PrintToString(graph.spec, &graph_text);
   bool opened = true;
   for (const StageInstance& instance : graph.stages) {
     executors.push_back(
         std::make_unique<StageExecutor>(instance, instance.entry->info.create(), status));
-    StageEnv env{instance.name, instance.entry->info.name, graph.seed, threads,
-                 options.stop_requested};
+    StageEnv env;
+    env.name = instance.name;
+    env.plugin = instance.entry->info.name;
+    env.graph_seed = graph.seed;
+    env.threads = threads;
+    env.graph_text = graph_text;
+    env.graph_file = graph.file;
+    env.stop_requested = options.stop_requested;
     if (!executors.back()->open(env)) {
       opened = false;
       break;

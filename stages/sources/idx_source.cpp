@@ -1,0 +1,182 @@
+#include "stages/sources/idx_source.h"
+
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <memory>
+#include <numeric>
+#include <random>
+#include <set>
+#include <stdexcept>
+
+#include "pipeline/payloads.h"
+#include "pipeline/registry.h"
+#include "stages/stage_registrations.h"
+
+namespace pipeline {
+namespace {
+
+// A uniform integer in [0, bound) from the raw engine output. std::uniform_int_distribution is
+// implementation-defined, and the shuffle order must be the same with every standard library.
+uint64_t UniformBelow(std::mt19937_64& rng, uint64_t bound) {
+  const uint64_t max = std::numeric_limits<uint64_t>::max();
+  const uint64_t limit = max - max % bound;  // a multiple of bound: no modulo bias below it
+  uint64_t value = rng();
+  while (value >= limit) value = rng();
+  return value % bound;
+}
+
+std::string Trim(const std::string& text) {
+  const auto first = text.find_first_not_of(" \t");
+  if (first == std::string::npos) return "";
+  return text.substr(first, text.find_last_not_of(" \t") - first + 1);
+}
+
+std::vector<std::string> SplitCommas(const std::string& text) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (true) {
+    const size_t comma = text.find(',', start);
+    parts.push_back(Trim(text.substr(start, comma - start)));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return parts;
+}
+
+}  // namespace
+
+StageInfo IdxSource::Info() {
+  StageInfo info;
+  info.name = "idx_source";
+  info.kind = StageKind::kSource;
+  info.concurrency = Concurrency::kSerial;
+  info.doc = "Streams an IDX image dataset (e.g. MNIST), raw or gzip, one 8-bit sample at a time";
+  info.outputs = {{"samples", "sample", "one CV_8UC1 image with its label (-1 if unlabelled)"}};
+  info.params = {
+      RequiredStringParam("images", "IDX image file (magic 0x00000803), raw or gzip"),
+      StringParam("labels", "", "IDX label file (magic 0x00000801); empty: unlabelled (-1)"),
+      IntParam("epochs", 1, 1, 1e6, "passes over the data"),
+      BoolParam("shuffle", false,
+                "shuffle each epoch; the order follows the graph seed, stage name and epoch"),
+      ChoiceParam("split", "all", {"all", "train", "validation"},
+                  "which part to stream: all, train (the file minus the validation part) or "
+                  "validation (the last validation_fraction of the file)"),
+      FloatParam("validation_fraction", 0, 0, 0.9,
+                 "share of the file, taken from its end, that forms the validation part (split "
+                 "all ignores it); fixed by the file alone, so train and validation never "
+                 "overlap"),
+      IntParam("limit", 0, 0, 1e12, "stream only the first N samples of the split (0: all)"),
+      StringParam("class_names", "",
+                  "comma-separated class names, one per distinct label in ascending order"),
+  };
+  info.create = [] { return std::make_unique<IdxSource>(); };
+  return info;
+}
+
+void IdxSource::open(const Params& params) {
+  const std::string& images_path = params.get_string("images");
+  const std::string& labels_path = params.get_string("labels");
+  images_ = ReadIdxImages(images_path);
+  file_name_ = std::filesystem::path(images_path).filename().string();
+  labels_.clear();
+  if (!labels_path.empty()) {
+    labels_ = ReadIdxLabels(labels_path);
+    if (static_cast<int64_t>(labels_.size()) != images_.count) {
+      throw std::runtime_error(labels_path + ": has " + std::to_string(labels_.size()) +
+                               " labels but " + images_path + " has " +
+                               std::to_string(images_.count) + " images");
+    }
+  }
+  if (images_.count == 0) throw std::runtime_error(images_path + ": holds no images");
+  ParseClassNames(params.get_string("class_names"), labels_path);
+  SelectSamples(params);
+
+  epochs_ = params.get_int("epochs");
+  shuffle_ = params.get_bool("shuffle");
+  epoch_ = 0;
+  position_ = 0;
+  StartEpoch();
+}
+
+// The validation part is the last round(count * validation_fraction) samples of the file and the
+// train part is everything before it. Only the file and the fraction decide the partition — not
+// limit, shuffle or the seed — so two sources over the same file with the same fraction, one
+// "train" and one "validation", never share a sample. limit then takes the first N of the part.
+void IdxSource::SelectSamples(const Params& params) {
+  const std::string& split = params.get_string("split");
+  const double fraction = params.get_float("validation_fraction");
+  const int64_t count = images_.count;
+  const auto validation_count = static_cast<int64_t>(std::llround(count * fraction));
+  int64_t begin = 0, end = count;
+  if (split == "train") {
+    end = count - validation_count;
+  } else if (split == "validation") {
+    begin = count - validation_count;
+  }
+  if (begin == end) {
+    throw std::runtime_error("split \"" + split + "\" of " + params.get_string("images") +
+                             " is empty: validation_fraction " + std::to_string(fraction) + " of " +
+                             std::to_string(count) + " samples gives " +
+                             std::to_string(validation_count) + " validation samples");
+  }
+  const int64_t limit = params.get_int("limit");
+  if (limit > 0 && limit < end - begin) end = begin + limit;
+  selected_.resize(static_cast<size_t>(end - begin));
+  std::iota(selected_.begin(), selected_.end(), begin);
+}
+
+void IdxSource::ParseClassNames(const std::string& text, const std::string& labels_path) {
+  class_names_.clear();
+  if (text.empty()) return;
+  class_names_ = SplitCommas(text);
+  std::set<std::string> unique;
+  for (const auto& name : class_names_) {
+    if (name.empty()) throw std::runtime_error("class_names \"" + text + "\" has an empty name");
+    if (!unique.insert(name).second) {
+      throw std::runtime_error("class_names \"" + text + "\" names \"" + name + "\" twice");
+    }
+  }
+  if (labels_.empty()) return;  // unlabelled data: nothing to check the names against
+  const std::set<int32_t> distinct(labels_.begin(), labels_.end());
+  if (distinct.size() != class_names_.size()) {
+    throw std::runtime_error("class_names gives " + std::to_string(class_names_.size()) +
+                             " names but " + labels_path + " has " +
+                             std::to_string(distinct.size()) + " distinct labels");
+  }
+}
+
+void IdxSource::StartEpoch() {
+  order_ = selected_;
+  if (!shuffle_) return;
+  // One generator per epoch, keyed by index -1 (no sample has it): the order depends only on the
+  // graph seed, the stage name and the epoch.
+  std::mt19937_64 rng(DeriveSeed(env().graph_seed, env().name, epoch_, -1));
+  for (size_t i = order_.size(); i > 1; --i) {
+    std::swap(order_[i - 1], order_[UniformBelow(rng, i)]);
+  }
+}
+
+bool IdxSource::produce(Emitter& out) {
+  if (env().stop_requested != nullptr && env().stop_requested->load()) return false;
+  if (epoch_ >= epochs_) return false;
+
+  const int64_t file_index = order_[static_cast<size_t>(position_)];
+  auto sample = std::make_shared<Sample>();
+  sample->image = images_.image(file_index);  // a view that shares the loaded file's buffer
+  sample->label = labels_.empty() ? -1 : labels_[static_cast<size_t>(file_index)];
+  sample->source = file_name_ + "#" + std::to_string(file_index);
+  sample->epoch_size = samples_per_epoch();
+  out.emit(std::move(sample), epoch_, position_);
+
+  if (++position_ == static_cast<int64_t>(order_.size())) {
+    out.end_epoch(epoch_);
+    position_ = 0;
+    if (++epoch_ < epochs_) StartEpoch();
+  }
+  return true;
+}
+
+void RegisterIdxSource(Registry& registry) { registry.add(IdxSource::Info()); }
+
+}  // namespace pipeline

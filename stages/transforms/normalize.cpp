@@ -1,0 +1,80 @@
+// `normalize`: turns a sample's pixels into floats in [0, 1], then (x - mean) / std.
+#include <memory>
+#include <opencv2/core/check.hpp>
+#include <stdexcept>
+#include <string>
+
+#include "pipeline/payloads.h"
+#include "pipeline/registry.h"
+#include "stages/stage_registrations.h"
+
+namespace pipeline {
+namespace {
+
+// The factor that maps the image's full integer range onto [0, 1]; floats are taken as they are.
+double UnitScale(const Sample& sample) {
+  switch (sample.image.depth()) {
+    case CV_8U:
+      return 1.0 / 255.0;
+    case CV_16U:
+      return 1.0 / 65535.0;
+    case CV_32F:
+    case CV_64F:
+      return 1.0;
+    default:
+      throw std::runtime_error("sample " + sample.source + ": unsupported pixel depth " +
+                               cv::depthToString(sample.image.depth()) +
+                               " (normalize takes 8-bit, 16-bit unsigned or float images)");
+  }
+}
+
+class Normalize : public Stage {
+ public:
+  void open(const Params& params) override {
+    mean_ = params.get_float("mean");
+    std_ = params.get_float("std");
+    // The engine checks the declared range first; this guards direct use of the stage.
+    if (!(std_ > 0)) throw std::invalid_argument("std must be > 0, got " + std::to_string(std_));
+  }
+
+  void process(const Message& msg, Emitter& out) override {
+    const Sample& in = msg.as<Sample>();
+    if (in.image.empty()) throw std::runtime_error("sample " + in.source + " has no pixels");
+    if (in.normalization.applied) {
+      throw std::runtime_error("sample " + in.source + " is already normalized");
+    }
+    // (x * scale - mean) / std in one pass: x * (scale / std) - mean / std.
+    cv::Mat image;
+    const double scale = UnitScale(in);
+    in.image.convertTo(image, CV_MAKETYPE(CV_32F, in.image.channels()), scale / std_,
+                       -mean_ / std_);
+    auto result = in.with_image(std::move(image));
+    result->normalization = {true, scale, mean_, std_};
+    out.emit_like(msg, std::move(result));
+  }
+
+ private:
+  double mean_ = 0;
+  double std_ = 1;
+};
+
+}  // namespace
+
+void RegisterNormalize(Registry& registry) {
+  StageInfo info;
+  info.name = "normalize";
+  info.kind = StageKind::kTransform;
+  info.concurrency = Concurrency::kParallel;
+  info.doc =
+      "Converts pixels to float in [0, 1] (8-bit / 255, 16-bit / 65535), then (x - mean) / std";
+  info.inputs = {{"in", "sample", "image of any depth and channel count"}};
+  info.outputs = {{"out", "sample", "the same image as CV_32F"}};
+  info.params = {
+      FloatParam("mean", 0, -1e6, 1e6, "subtracted after scaling to [0, 1] (MNIST: 0.1307)"),
+      FloatParam("std", 1, 1e-12, 1e6, "divides after subtracting mean; > 0 (MNIST: 0.3081)"),
+  };
+  info.create = [] { return std::make_unique<Normalize>(); };
+  registry.add(std::move(info));
+}
+
+}  // namespace pipeline
