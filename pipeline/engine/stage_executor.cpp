@@ -1,10 +1,16 @@
 #include "pipeline/engine/stage_executor.h"
 
+#include <algorithm>
 #include <exception>
 #include <stdexcept>
 
 namespace pipeline {
 namespace {
+
+int64_t DataCount(const std::vector<Envelope>& items) {
+  return std::count_if(items.begin(), items.end(),
+                       [](const Envelope& item) { return item.kind == EnvelopeKind::kData; });
+}
 
 int64_t NanosSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
@@ -145,8 +151,7 @@ BundlePtr StageExecutor::produce(const std::function<std::shared_ptr<Ticket>()>&
   }
   bundle->items = std::move(out.items);
   stats_.calls.fetch_add(1, std::memory_order_relaxed);
-  stats_.messages_out.fetch_add(static_cast<int64_t>(bundle->items.size()),
-                                std::memory_order_relaxed);
+  stats_.messages_out.fetch_add(DataCount(bundle->items), std::memory_order_relaxed);
   stats_.busy_ns.fetch_add(NanosSince(start), std::memory_order_relaxed);
   return bundle;
 }
@@ -187,8 +192,7 @@ BundlePtr StageExecutor::consume(const Bundle& in, int port, int producer_port) 
   bundle->items = std::move(out.items);
   stats_.calls.fetch_add(1, std::memory_order_relaxed);
   stats_.messages_in.fetch_add(received, std::memory_order_relaxed);
-  stats_.messages_out.fetch_add(static_cast<int64_t>(bundle->items.size()),
-                                std::memory_order_relaxed);
+  stats_.messages_out.fetch_add(DataCount(bundle->items), std::memory_order_relaxed);
   stats_.busy_ns.fetch_add(NanosSince(start), std::memory_order_relaxed);
   return bundle;
 }
