@@ -9,15 +9,12 @@
 namespace pipeline {
 namespace {
 
+// Shortest text that reads back as the same double ("0.001", "1e-08", "128").
 std::string FormatNumber(double value) {
   if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
-  std::string text = std::to_string(value);
-  // Trim "1.500000" to "1.5" and "2.000000" to "2".
-  if (text.find('.') != std::string::npos) {
-    text.erase(text.find_last_not_of('0') + 1);
-    if (text.back() == '.') text.pop_back();
-  }
-  return text;
+  char text[64];
+  const auto result = std::to_chars(text, text + sizeof(text), value);
+  return std::string(text, result.ptr);
 }
 
 bool ParseInt(const std::string& text, int64_t& value) {

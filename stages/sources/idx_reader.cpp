@@ -1,12 +1,16 @@
 #include "stages/sources/idx_reader.h"
 
+#include <fcntl.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -64,8 +68,13 @@ class ByteStream {
       if (got == 0) break;
       total += got;
     }
+    consumed_ += total;
     return total;
   }
+
+  // Bytes of (decompressed) data read so far.
+  uint64_t consumed() const { return consumed_; }
+  bool gzip() const { return gzip_; }
 
   // Reads to the end of the data (which also checks a gzip stream's checksum); returns how many
   // bytes there were.
@@ -117,6 +126,7 @@ class ByteStream {
   bool gzip_ = false;
   bool truncated_ = false;
   uint64_t file_bytes_ = 0;
+  uint64_t consumed_ = 0;
   gzFile gz_ = nullptr;
   std::FILE* raw_ = nullptr;
 };
@@ -162,15 +172,8 @@ std::string TruncationNote(const ByteStream& in) {
   return in.truncated() ? " (the gzip stream ends early: the file is truncated)" : "";
 }
 
-// Reads the `expected` data bytes that follow the header into a buffer from `allocate(expected)`,
-// then checks that nothing follows them. `truncated(found)` reports a short file; it must throw.
-template <typename Allocate, typename Truncated>
-void ReadBody(ByteStream& in, uint64_t expected, Allocate allocate, Truncated truncated,
-              const std::string& what_follows) {
-  if (expected > in.max_data_bytes()) truncated(in.skip_rest());  // never allocate for a lie
-  void* buffer = allocate(expected);
-  const uint64_t found = in.read(buffer, expected);
-  if (found < expected) truncated(found);
+// Checks what follows the `expected` data bytes: nothing, and for gzip an intact checksum.
+void CheckEnd(ByteStream& in, const std::string& what_follows) {
   if (const uint64_t extra = in.skip_rest()) {
     Fail(in.path(), std::to_string(extra) + " unexpected bytes after the " + what_follows +
                         " the header announces");
@@ -182,7 +185,80 @@ void ReadBody(ByteStream& in, uint64_t expected, Allocate allocate, Truncated tr
   }
 }
 
+// Reads the `expected` data bytes that follow the header into a buffer from `allocate(expected)`,
+// then checks that nothing follows them. `truncated(found)` reports a short file; it must throw.
+template <typename Allocate, typename Truncated>
+void ReadBody(ByteStream& in, uint64_t expected, Allocate allocate, Truncated truncated,
+              const std::string& what_follows) {
+  if (expected > in.max_data_bytes()) truncated(in.skip_rest());  // never allocate for a lie
+  void* buffer = allocate(expected);
+  const uint64_t found = in.read(buffer, expected);
+  if (found < expected) truncated(found);
+  CheckEnd(in, what_follows);
+}
+
+// A temporary file that vanishes when closed: O_TMPFILE where the file system has it, else a
+// named file unlinked at once.
+int OpenAnonymousFile(const std::string& for_path) {
+  const char* dir = std::getenv("TMPDIR");
+  const std::string folder = dir != nullptr && *dir != '\0' ? dir : "/tmp";
+  int fd = ::open(folder.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd >= 0) return fd;
+  std::string name = folder + "/pipeline-idx-XXXXXX";
+  fd = ::mkstemp(name.data());
+  if (fd < 0) {
+    Fail(for_path, "cannot create a temporary file in " + folder + " to decompress into: " +
+                       std::strerror(errno));
+  }
+  ::unlink(name.c_str());
+  return fd;
+}
+
+// Decompresses the `expected` data bytes into an anonymous file, a chunk at a time.
+std::shared_ptr<FileHandle> DecompressToFile(ByteStream& in, uint64_t expected,
+                                             const std::function<void(uint64_t)>& truncated) {
+  auto file = std::make_shared<FileHandle>(OpenAnonymousFile(in.path()));
+  std::vector<unsigned char> chunk(1 << 20);
+  uint64_t found = 0;
+  while (found < expected) {
+    const uint64_t want = std::min<uint64_t>(chunk.size(), expected - found);
+    const uint64_t got = in.read(chunk.data(), want);
+    for (uint64_t written = 0; written < got;) {
+      const ssize_t n = ::write(file->fd(), chunk.data() + written, got - written);
+      if (n < 0) {
+        Fail(in.path(), std::string("cannot write its decompressed copy: ") + std::strerror(errno));
+      }
+      written += static_cast<uint64_t>(n);
+    }
+    found += got;
+    if (got < want) break;
+  }
+  if (found < expected) truncated(found);
+  return file;
+}
+
 }  // namespace
+
+FileHandle::~FileHandle() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+cv::Mat IdxImages::image(int64_t i) const {
+  cv::Mat result(rows, cols, CV_8UC1);
+  const uint64_t bytes = static_cast<uint64_t>(rows) * static_cast<uint64_t>(cols);
+  const uint64_t offset = pixel_offset + static_cast<uint64_t>(i) * bytes;
+  for (uint64_t done = 0; done < bytes;) {
+    const ssize_t got = ::pread(pixels->fd(), result.data + done, bytes - done,
+                                static_cast<off_t>(offset + done));
+    if (got <= 0) {
+      Fail(path, "cannot read image " + std::to_string(i) + ": " +
+                     (got == 0 ? std::string("the file shrank while in use")
+                               : std::string(std::strerror(errno))));
+    }
+    done += static_cast<uint64_t>(got);
+  }
+  return result;
+}
 
 IdxImages ReadIdxImages(const std::string& path) {
   ByteStream in(path);
@@ -192,33 +268,44 @@ IdxImages ReadIdxImages(const std::string& path) {
     Fail(path,
          "header gives an empty image size " + std::to_string(rows) + "x" + std::to_string(cols));
   }
-  // The images are stacked into one cv::Mat, whose row count is an int.
-  if (count * rows > static_cast<uint64_t>(std::numeric_limits<int>::max()) ||
-      cols > static_cast<uint64_t>(std::numeric_limits<int>::max())) {
+  if (rows > (1u << 16) || cols > (1u << 16) || count > (uint64_t{1} << 40)) {
     Fail(path, "header announces " + std::to_string(count) + " images of " + std::to_string(rows) +
                    "x" + std::to_string(cols) + ", more than this reader supports");
   }
   const uint64_t image_bytes = rows * cols;
   const uint64_t expected = count * image_bytes;
   const std::string shape = std::to_string(rows) + "x" + std::to_string(cols);
+  auto truncated = [&](uint64_t found) {
+    Fail(path, "truncated: header says " + std::to_string(count) + " images of " + shape + " (" +
+                   std::to_string(expected) + " bytes of pixels), found " +
+                   std::to_string(found) + " bytes (" + std::to_string(found / image_bytes) +
+                   " whole images)" + TruncationNote(in));
+  };
 
   IdxImages images;
   images.count = static_cast<int64_t>(count);
   images.rows = static_cast<int>(rows);
   images.cols = static_cast<int>(cols);
-  ReadBody(
-      in, expected,
-      [&](uint64_t) {
-        images.pixels.create(static_cast<int>(count * rows), static_cast<int>(cols), CV_8UC1);
-        return static_cast<void*>(images.pixels.data);
-      },
-      [&](uint64_t found) {
-        Fail(path, "truncated: header says " + std::to_string(count) + " images of " + shape +
-                       " (" + std::to_string(expected) + " bytes of pixels), found " +
-                       std::to_string(found) + " bytes (" + std::to_string(found / image_bytes) +
-                       " whole images)" + TruncationNote(in));
-      },
-      std::to_string(count) + " images of " + shape);
+  images.path = path;
+  if (expected > in.max_data_bytes()) truncated(in.skip_rest());
+  if (in.gzip()) {
+    images.pixels = DecompressToFile(in, expected, truncated);
+    images.pixel_offset = 0;
+  } else {
+    // A plain file is read in place: only its size needs checking.
+    const uint64_t available = in.max_data_bytes() - in.consumed();
+    if (available < expected) truncated(available);
+    if (available > expected) {
+      Fail(path, std::to_string(available - expected) + " unexpected bytes after the " +
+                     std::to_string(count) + " images of " + shape + " the header announces");
+    }
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) Fail(path, std::string("cannot open: ") + std::strerror(errno));
+    images.pixels = std::make_shared<FileHandle>(fd);
+    images.pixel_offset = in.consumed();
+    return images;
+  }
+  CheckEnd(in, std::to_string(count) + " images of " + shape);
   return images;
 }
 

@@ -1,8 +1,10 @@
 // Reads IDX files (the MNIST format: a big-endian magic number, dimension sizes, then raw data),
-// plain or gzip-compressed, whole into memory. Every error names the file.
+// plain or gzip-compressed. Every error names the file. Images stay on disk and are read one at
+// a time, so memory does not grow with the dataset; labels (a byte each) are held in memory.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <opencv2/core.hpp>
 #include <string>
 #include <vector>
@@ -13,17 +15,32 @@ namespace pipeline {
 inline constexpr uint32_t kIdxImagesMagic = 0x00000803;  // uint8, count x rows x cols
 inline constexpr uint32_t kIdxLabelsMagic = 0x00000801;  // uint8, count
 
+// An open file descriptor, closed with its last owner.
+class FileHandle {
+ public:
+  explicit FileHandle(int fd) : fd_(fd) {}
+  ~FileHandle();
+  FileHandle(const FileHandle&) = delete;
+  FileHandle& operator=(const FileHandle&) = delete;
+  int fd() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
 struct IdxImages {
   int64_t count = 0;
   int rows = 0;
   int cols = 0;
-  // All images stacked vertically: (count * rows) x cols, CV_8UC1. Image i is
-  // pixels.rowRange(i * rows, (i + 1) * rows), which shares (and keeps alive) this buffer.
-  cv::Mat pixels;
+  std::string path;  // for error messages
 
-  cv::Mat image(int64_t i) const {
-    return pixels.rowRange(static_cast<int>(i * rows), static_cast<int>((i + 1) * rows));
-  }
+  // Image i as a new rows x cols CV_8UC1 matrix, read from disk (thread-safe: positioned reads).
+  cv::Mat image(int64_t i) const;
+
+  // The raw pixels: the file itself, or for gzip files an unlinked temporary copy decompressed
+  // once at load time. Image i starts at pixel_offset + i * rows * cols.
+  std::shared_ptr<FileHandle> pixels;
+  uint64_t pixel_offset = 0;
 };
 
 // Reads an IDX image file (magic 0x00000803). Throws std::runtime_error naming `path` when the

@@ -163,7 +163,7 @@ bool IdxSource::produce(Emitter& out) {
 
   const int64_t file_index = order_[static_cast<size_t>(position_)];
   auto sample = std::make_shared<Sample>();
-  sample->image = images_.image(file_index);  // a view that shares the loaded file's buffer
+  sample->image = images_.image(file_index);  // read from disk: memory stays flat
   sample->label = labels_.empty() ? -1 : labels_[static_cast<size_t>(file_index)];
   sample->source = file_name_ + "#" + std::to_string(file_index);
   sample->epoch_size = samples_per_epoch();
