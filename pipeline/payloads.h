@@ -37,6 +37,14 @@ struct Sample : Payload {
   // schedules before the first epoch ends. Transforms copy it from their input.
   int64_t epoch_size = 0;
   Normalization normalization;
+  // Set when there is nothing to classify (unreadable file, no digit found); `image` is then
+  // empty. Stages pass such samples on so the error reaches the output, one row per file.
+  std::string error;
+  // A photo with several digits yields one sample per digit, left to right: this is digit
+  // `part` (0-based) of `parts`, all cut from `origin`, the whole decoded image or frame.
+  int part = 0;
+  int parts = 1;
+  std::shared_ptr<const cv::Mat> origin;
 
   // A copy of everything but the image, with `new_image` instead: what a transform emits.
   std::shared_ptr<Sample> with_image(cv::Mat new_image) const {
@@ -75,6 +83,10 @@ struct Prediction : Payload {
   float confidence = 0;
   std::vector<float> probabilities;  // one per class
   std::string error;  // why there is no prediction: unreadable file, no digit found, ...
+  // Copied from the sample: digit `part` of `parts` found in `origin`.
+  int part = 0;
+  int parts = 1;
+  std::shared_ptr<const cv::Mat> origin;
 };
 
 }  // namespace pipeline
