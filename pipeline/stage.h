@@ -28,6 +28,8 @@ struct PortSpec {
   std::string name;
   std::string type;
   std::string doc;
+  // An optional input may be left unconnected; the stage then sees it end at once.
+  bool optional = false;
 };
 
 inline constexpr const char* kAnyType = "any";
@@ -61,6 +63,9 @@ struct StageEnv {
   std::string graph_file;
   // Set when the user asked to stop (Ctrl-C); long-running sources should check it.
   const std::atomic<bool>* stop_requested = nullptr;
+  // Ends the sources upstream of this stage after their current message, so the run finishes
+  // normally (every stage closes). Set by the engine; see Stage::request_finish().
+  std::function<void()> finish_upstream;
 };
 
 // Lifecycle: open() once → produce() (sources) or process() for each data message, with
@@ -103,6 +108,12 @@ class Stage {
   virtual int held_inputs() const { return 0; }
 
   const StageEnv& env() const { return env_; }
+
+  // Asks the sources that feed this stage to end their streams early (early stopping): the
+  // run then ends normally with exit code 0. Sources that do not feed this stage go on.
+  void request_finish() const {
+    if (env_.finish_upstream) env_.finish_upstream();
+  }
   void set_env(StageEnv env) { env_ = std::move(env); }
 
   // A generator seeded from (graph seed, stage name, epoch, index): the same sample gets the

@@ -40,7 +40,7 @@ void PrintPorts(const char* title, const std::vector<PortSpec>& ports) {
   std::cout << title << ":\n";
   for (const auto& port : ports) {
     std::cout << "  " << std::left << std::setw(14) << port.name << std::setw(10) << port.type
-              << port.doc << "\n";
+              << port.doc << (port.optional ? " (optional)" : "") << "\n";
   }
 }
 

@@ -98,8 +98,8 @@ class StageWiring {
     // With an input we could not place, "not connected" might only repeat that error.
     if (!every_port_known) return;
     for (size_t port = 0; port < fed_by_.size(); ++port) {
-      if (fed_by_[port] >= 0) continue;
       const PortSpec& spec = info_.inputs[port];
+      if (fed_by_[port] >= 0 || spec.optional) continue;
       check_.error(consumer_, check_.where[consumer_].block,
                    "input port \"" + spec.name + "\" (" + spec.type + ") is not connected" +
                        (info_.inputs.size() > 1 ? " (add input: \"" + spec.name + "=STAGE\")"

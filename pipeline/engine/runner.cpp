@@ -103,6 +103,32 @@ class FlowGraph {
   std::vector<std::unique_ptr<StageNode>> nodes_;
 };
 
+// Which inputs of stage `index` the graph feeds.
+std::vector<bool> ConnectedInputs(const ResolvedGraph& graph, size_t index) {
+  std::vector<bool> connected(graph.stages[index].entry->info.inputs.size(), false);
+  for (const Edge& edge : graph.edges) {
+    if (edge.to == static_cast<int>(index)) connected[edge.to_port] = true;
+  }
+  return connected;
+}
+
+// The sources stage `index` depends on (stages are in topological order).
+std::vector<size_t> UpstreamSources(const ResolvedGraph& graph, size_t index) {
+  std::vector<bool> upstream(graph.stages.size(), false);
+  upstream[index] = true;
+  for (size_t i = graph.stages.size(); i-- > 0;) {
+    if (!upstream[i]) continue;
+    for (const Edge& edge : graph.edges) {
+      if (edge.to == static_cast<int>(i)) upstream[edge.from] = true;
+    }
+  }
+  std::vector<size_t> sources;
+  for (size_t i = 0; i < graph.stages.size(); ++i) {
+    if (upstream[i] && graph.stages[i].entry->info.kind == StageKind::kSource) sources.push_back(i);
+  }
+  return sources;
+}
+
 std::vector<StageProfile> CollectProfile(
     const std::vector<std::unique_ptr<StageExecutor>>& executors) {
   std::vector<StageProfile> profile;
@@ -126,10 +152,14 @@ RunResult RunGraph(const ResolvedGraph& graph, const RunOptions& options) {
   std::vector<std::unique_ptr<StageExecutor>> executors;
   std::string graph_text;
   google::protobuf::TextFormat::PrintToString(graph.spec, &graph_text);
+  for (size_t i = 0; i < graph.stages.size(); ++i) {
+    const StageInstance& instance = graph.stages[i];
+    executors.push_back(std::make_unique<StageExecutor>(
+        instance, instance.entry->info.create(), status, ConnectedInputs(graph, i)));
+  }
   bool opened = true;
-  for (const StageInstance& instance : graph.stages) {
-    executors.push_back(
-        std::make_unique<StageExecutor>(instance, instance.entry->info.create(), status));
+  for (size_t i = 0; i < graph.stages.size(); ++i) {
+    const StageInstance& instance = graph.stages[i];
     StageEnv env;
     env.name = instance.name;
     env.plugin = instance.entry->info.name;
@@ -138,7 +168,10 @@ RunResult RunGraph(const ResolvedGraph& graph, const RunOptions& options) {
     env.graph_text = graph_text;
     env.graph_file = graph.file;
     env.stop_requested = options.stop_requested;
-    if (!executors.back()->open(env)) {
+    env.finish_upstream = [&executors, sources = UpstreamSources(graph, i)] {
+      for (size_t source : sources) executors[source]->request_finish();
+    };
+    if (!executors[i]->open(env)) {
       opened = false;
       break;
     }

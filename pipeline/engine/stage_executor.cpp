@@ -87,12 +87,16 @@ class StageExecutor::Collector : public Emitter {
 };
 
 StageExecutor::StageExecutor(const StageInstance& instance, std::unique_ptr<Stage> stage,
-                             RunStatus& status)
+                             RunStatus& status, const std::vector<bool>& connected)
     : instance_(instance),
       stage_(std::move(stage)),
       status_(status),
       input_count_(static_cast<int>(instance.entry->info.inputs.size())),
-      port_ended_(input_count_, false) {}
+      port_ended_(input_count_, false) {
+  for (int port = 0; port < input_count_; ++port) {
+    port_ended_[port] = port >= static_cast<int>(connected.size()) || !connected[port];
+  }
+}
 
 bool StageExecutor::is_parallel() const {
   return instance_.entry->info.concurrency == Concurrency::kParallel;
@@ -133,7 +137,7 @@ BundlePtr StageExecutor::produce(const std::function<std::shared_ptr<Ticket>()>&
   Collector out(instance_.entry->info, /*is_source=*/true, nullptr);
   out.set_input_ticket(bundle->ticket);
   bool more = false;
-  if (!stop_requested && !status_.failed()) {
+  if (!stop_requested && !finish_requested_.load() && !status_.failed()) {
     try {
       more = stage_->produce(out);
     } catch (const std::exception& e) {

@@ -40,7 +40,9 @@ struct StageStats {
 
 class StageExecutor {
  public:
-  StageExecutor(const StageInstance& instance, std::unique_ptr<Stage> stage, RunStatus& status);
+  // `connected[port]` says which inputs the graph feeds; the others (optional) count as ended.
+  StageExecutor(const StageInstance& instance, std::unique_ptr<Stage> stage, RunStatus& status,
+                const std::vector<bool>& connected);
 
   // Opens the stage; returns false (and records the error) when it throws.
   bool open(const StageEnv& env);
@@ -59,6 +61,8 @@ class StageExecutor {
   void close_parallel();
 
   const StageInstance& instance() const { return instance_; }
+  // Sources: end the stream at the next produce() (a downstream stage asked to finish).
+  void request_finish() { finish_requested_.store(true); }
   int held_inputs() const;
   StageStats& stats() { return stats_; }
   bool is_parallel() const;
@@ -80,6 +84,7 @@ class StageExecutor {
   uint64_t next_seq_ = 0;
   std::vector<bool> port_ended_;
   bool stream_ended_ = false;
+  std::atomic<bool> finish_requested_{false};
   std::vector<std::shared_ptr<Ticket>> pending_tickets_;
 };
 

@@ -135,6 +135,7 @@ std::function<std::unique_ptr<Stage>()> Make() {
 // collect   (sink)      in:any
 // print     (sink)      in:number                     params path (required), append
 // liar      (transform) in:number -> out:number, emits number_batch
+// tap       (sink)      main:number, extra:number (optional)
 inline Registry TestRegistry() {
   Registry registry;
   registry.add(Info("numbers", StageKind::kSource, {}, {{"out", "number", ""}},
@@ -164,6 +165,10 @@ inline Registry TestRegistry() {
                     Make<InertStage>()));
   registry.add(Info("liar", StageKind::kTransform, {{"in", "number", ""}}, {{"out", "number", ""}},
                     {}, Make<LyingStage>()));
+  StageInfo tap = Info("tap", StageKind::kSink, {{"main", "number", ""}, {"extra", "number", ""}},
+                       {}, {}, Make<InertStage>());
+  tap.inputs[1].optional = true;
+  registry.add(std::move(tap));
   return registry;
 }
 

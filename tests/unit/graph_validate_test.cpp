@@ -56,6 +56,19 @@ TEST(GraphValidate, ScaleGraphIsValid) {
 
 // --- stage names and plugins ---
 
+TEST(GraphValidate, OptionalInputMayBeLeftUnconnectedButARequiredOneMayNot) {
+  const LoadResult optional_left_out = Load(Lines({
+      "stage { name: \"nums\" plugin: \"numbers\" }",
+      "stage { name: \"t\" plugin: \"tap\" input: \"main=nums\" }",
+  }));
+  EXPECT_TRUE(optional_left_out.errors.empty()) << Describe(optional_left_out.errors);
+  const LoadResult required_left_out = Load(Lines({
+      "stage { name: \"nums\" plugin: \"numbers\" }",
+      "stage { name: \"t\" plugin: \"tap\" input: \"extra=nums\" }",
+  }));
+  ExpectOnlyError(required_left_out, 2, 1, "t", {"input port \"main\"", "not connected"});
+}
+
 TEST(GraphValidate, StageWithoutNameIsReportedAtItsBlock) {
   ExpectOnlyError(Load(Lines({
                       "stage {",                // 1

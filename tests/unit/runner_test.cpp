@@ -88,6 +88,7 @@ class Gather : public Stage {
 };
 
 struct Record {
+  std::string stage;
   int port;
   int64_t epoch, index, value;
   bool operator==(const Record&) const = default;
@@ -99,16 +100,23 @@ class RecordingSink : public Stage {
   static inline std::vector<Record> records;
   static inline std::vector<std::pair<int, int64_t>> epoch_ends;
   static inline int closes = 0;
-  void open(const Params& params) override { delay_us_ = params.get_int("delay_us"); }
+  void open(const Params& params) override {
+    delay_us_ = params.get_int("delay_us");
+    finish_after_ = params.get_int("finish_after");
+  }
   void process(const Message& msg, Emitter&) override {
     if (delay_us_ > 0) std::this_thread::sleep_for(std::chrono::microseconds(delay_us_));
-    records.push_back({msg.port, msg.epoch, msg.index, msg.as<Number>().value});
+    records.push_back({env().name, msg.port, msg.epoch, msg.index, msg.as<Number>().value});
+    // Early stopping: asks the sources feeding this stage to end their streams.
+    if (msg.port == 0 && ++seen_on_first_ == finish_after_) request_finish();
   }
   void end_epoch(int port, int64_t epoch, Emitter&) override { epoch_ends.emplace_back(port, epoch); }
   void close(Emitter&) override { ++closes; }
 
  private:
   int64_t delay_us_ = 0;
+  int64_t finish_after_ = -1;
+  int64_t seen_on_first_ = 0;
 };
 
 StageInfo Info(std::string name, StageKind kind, Concurrency concurrency) {
@@ -146,13 +154,17 @@ class RunnerTest : public ::testing::Test {
     registry_.add(gather);
     StageInfo sink = Info("recorder", StageKind::kSink, Concurrency::kSerial);
     sink.inputs = {{"a", "number", ""}, {"b", "any", ""}};
-    sink.params = {IntParam("delay_us", 0, 0, 1e6, "")};
+    sink.params = {IntParam("delay_us", 0, 0, 1e6, ""), IntParam("finish_after", -1, -1, 1e9, "")};
     sink.create = [] { return std::make_unique<RecordingSink>(); };
     registry_.add(sink);
     StageInfo single_sink = sink;
     single_sink.name = "single_recorder";
     single_sink.inputs = {{"in", "number", ""}};
     registry_.add(single_sink);
+    StageInfo optional_sink = sink;
+    optional_sink.name = "optional_recorder";
+    optional_sink.inputs[1].optional = true;
+    registry_.add(optional_sink);
   }
 
   // Adds a stage with its declared defaults overridden by `values`.
@@ -290,6 +302,37 @@ TEST_F(RunnerTest, OpenFailureIsReportedWithTheStage) {
   const RunResult result = run(1);
   EXPECT_FALSE(result.ok);
   EXPECT_NE(result.error.find("stage \"sink\" (single_recorder), opening:"), std::string::npos);
+}
+
+TEST_F(RunnerTest, UnconnectedOptionalInputCountsAsEndedSoTheStageCloses) {
+  const int source = add("numbers", "counting_source", {{"count", "5"}});
+  const int sink = add("sink", "optional_recorder");
+  connect(source, sink, 0);
+  ASSERT_TRUE(run(2).ok);
+  EXPECT_EQ(RecordingSink::records.size(), 5u);
+  EXPECT_EQ(RecordingSink::closes, 1);
+}
+
+TEST_F(RunnerTest, RequestFinishEndsOnlyTheSourcesUpstreamAndTheRunSucceeds) {
+  const int endless = add("endless", "counting_source", {{"count", "1000000000"}});
+  const int early_stopper = add("early_stopper", "single_recorder", {{"finish_after", "20"}});
+  const int other = add("other", "counting_source", {{"count", "500"}});
+  const int other_sink = add("other_sink", "single_recorder", {{"delay_us", "100"}});
+  connect(endless, early_stopper);
+  connect(other, other_sink);
+  const RunResult result = run(2, nullptr, 4);
+  ASSERT_TRUE(result.ok) << result.error;
+  EXPECT_FALSE(result.stopped);
+  int64_t stopped_stream = 0, other_stream = 0;
+  for (const auto& record : RecordingSink::records) {
+    ++(record.stage == "early_stopper" ? stopped_stream : other_stream);
+  }
+  // The endless source ended soon after the request (at most the in-flight bound later)...
+  EXPECT_GE(stopped_stream, 20);
+  EXPECT_LE(stopped_stream, 20 + 4 + 2);
+  // ...while the source that does not feed the requesting stage went on to its end.
+  EXPECT_EQ(other_stream, 500);
+  EXPECT_EQ(RecordingSink::closes, 2);
 }
 
 }  // namespace
