@@ -14,10 +14,27 @@ void RegisterNormalize(Registry& registry);
 void RegisterBatch(Registry& registry);
 void RegisterCountSink(Registry& registry);
 void RegisterImageGrid(Registry& registry);
+// The CNN stages (stages/cnn/stages/).
+void RegisterCnnTrain(Registry& registry);
+void RegisterEvaluate(Registry& registry);
+void RegisterCheckpointSink(Registry& registry);
+void RegisterCnnPredict(Registry& registry);
+// Custom images: photos, camera frames, digit extraction, predictions out.
+void RegisterImageSource(Registry& registry);
+void RegisterDigitExtract(Registry& registry);
+void RegisterCameraSource(Registry& registry);
+void RegisterPredictionsSink(Registry& registry);
+void RegisterAnnotate(Registry& registry);
+void RegisterDisplay(Registry& registry);
+void RegisterVideoWriter(Registry& registry);
+void RegisterImageWriter(Registry& registry);
 
 inline std::vector<RegisterFn> StandardStageRegistrations() {
-  return {&RegisterIdxSource, &RegisterNormalize, &RegisterBatch, &RegisterCountSink,
-          &RegisterImageGrid};
+  return {&RegisterIdxSource,  &RegisterNormalize,   &RegisterBatch,       &RegisterCountSink,
+          &RegisterImageGrid,  &RegisterCnnTrain,    &RegisterEvaluate,    &RegisterCheckpointSink,
+          &RegisterCnnPredict, &RegisterImageSource, &RegisterDigitExtract,
+          &RegisterCameraSource, &RegisterPredictionsSink, &RegisterAnnotate, &RegisterDisplay,
+          &RegisterVideoWriter, &RegisterImageWriter};
 }
 
 }  // namespace pipeline

@@ -1,0 +1,363 @@
+// Training and inference throughput of the seed network (fp32 and bf16) next to Debian's PyTorch
+// 1.13 on the same machine, and a quick MNIST accuracy run.
+//
+//   train_bench                       # throughput: ours, then bench/torch_reference.py, ratios
+//   train_bench --accuracy            # train on MNIST, report test accuracy and wall time
+//   train_bench --help
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <map>
+#include <memory>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "mnist_idx.h"
+#include "stages/cnn/model.h"
+#include "stages/cnn/model_spec.h"
+#include "stages/cnn/random.h"
+#include "stages/cnn/trainer.h"
+
+namespace {
+
+using pipeline::bench::Dataset;
+using pipeline::cnn::Model;
+using pipeline::cnn::StepResult;
+using pipeline::cnn::Trainer;
+namespace proto = pipeline::proto;
+
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+struct Options {
+  bool accuracy = false;
+  bool speed = true;
+  bool torch = true;
+  bool show_kernels = false;
+  bool profile = false;
+  int batch = 128;
+  int steps = 20;   // per timed repeat
+  int repeats = 7;  // median over these
+  int threads = 0;  // 0: OpenMP default
+  // Accuracy recipe.
+  int epochs = 3;
+  int train_batch = 128;
+  std::string optimizer = "adam";
+  double lr = 3e-3;
+  std::string schedule = "onecycle";
+  std::string precision = "fp32";
+  double momentum = 0.9;
+  double weight_decay = 0;
+  double label_smoothing = 0;
+  uint64_t seed = 1;
+};
+
+void usage() {
+  std::printf(
+      "train_bench [options]\n"
+      "  throughput (default): --batch N (128) --steps N (20) --repeats N (7) --threads N\n"
+      "                        --no-torch  --show-kernels  --profile (per-step timing table)\n"
+      "  --accuracy: train on MNIST and report test accuracy and wall time\n"
+      "      --epochs N (3) --train-batch N (128) --optimizer adam|adamw|sgd|nesterov|rmsprop\n"
+      "      --lr X (3e-3) --schedule onecycle|cosine|constant|step --precision fp32|bf16\n"
+      "      --momentum X (0.9) --weight-decay X (0) --label-smoothing X (0) --seed N (1)\n");
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    const auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::invalid_argument(arg + " needs a value");
+      return argv[++i];
+    };
+    if (arg == "--help" || arg == "-h") {
+      usage();
+      std::exit(0);
+    } else if (arg == "--accuracy") {
+      o.accuracy = true;
+      o.speed = false;
+    } else if (arg == "--both") {
+      o.accuracy = o.speed = true;
+    } else if (arg == "--no-torch") {
+      o.torch = false;
+    } else if (arg == "--show-kernels") {
+      o.show_kernels = true;
+    } else if (arg == "--profile") {
+      o.profile = true;
+    } else if (arg == "--batch") {
+      o.batch = std::stoi(value());
+    } else if (arg == "--steps") {
+      o.steps = std::stoi(value());
+    } else if (arg == "--repeats") {
+      o.repeats = std::stoi(value());
+    } else if (arg == "--threads") {
+      o.threads = std::stoi(value());
+    } else if (arg == "--epochs") {
+      o.epochs = std::stoi(value());
+    } else if (arg == "--train-batch") {
+      o.train_batch = std::stoi(value());
+    } else if (arg == "--optimizer") {
+      o.optimizer = value();
+    } else if (arg == "--lr") {
+      o.lr = std::stod(value());
+    } else if (arg == "--schedule") {
+      o.schedule = value();
+    } else if (arg == "--precision") {
+      o.precision = value();
+    } else if (arg == "--momentum") {
+      o.momentum = std::stod(value());
+    } else if (arg == "--weight-decay") {
+      o.weight_decay = std::stod(value());
+    } else if (arg == "--label-smoothing") {
+      o.label_smoothing = std::stod(value());
+    } else if (arg == "--seed") {
+      o.seed = std::stoull(value());
+    } else {
+      throw std::invalid_argument("unknown option " + arg + " (see --help)");
+    }
+  }
+  return o;
+}
+
+Dataset load_split(const std::string& split) {
+  const std::string dir = PIPELINE_MNIST_DIR;
+  return pipeline::bench::load_idx(dir + "/" + split + "-images-idx3-ubyte.gz",
+                                   dir + "/" + split + "-labels-idx1-ubyte.gz", 0.1307f, 0.3081f);
+}
+
+proto::ModelSpec seed_spec(const std::string& precision) {
+  proto::ModelSpec spec = pipeline::cnn::seed_network_spec();
+  if (precision == "bf16") {
+    spec.set_precision(proto::PRECISION_BF16);
+  } else if (precision != "fp32") {
+    throw std::invalid_argument("precision must be fp32 or bf16, got " + precision);
+  }
+  return spec;
+}
+
+// Median images/s over `repeats` timings of `steps` calls of `step`, after a warm-up.
+double images_per_second(const std::function<void(int)>& step, int batch, int steps, int repeats) {
+  for (int i = 0; i < 3; ++i) step(i);
+  std::vector<double> rates;
+  for (int r = 0; r < repeats; ++r) {
+    const double start = now_seconds();
+    for (int i = 0; i < steps; ++i) step(i);
+    rates.push_back(steps * batch / (now_seconds() - start));
+  }
+  std::sort(rates.begin(), rates.end());
+  return rates[rates.size() / 2];
+}
+
+struct Measured {
+  double train_fp32 = 0, train_bf16 = 0, infer_fp32 = 0, infer_bf16 = 0;
+};
+
+Measured measure_ours(const Options& o, const Dataset& data) {
+  Measured m;
+  const int64_t batches = data.count / o.batch;
+  const auto images = [&](int i) { return data.images.data() + (i % batches) * o.batch * 784; };
+  const auto labels = [&](int i) { return data.labels.data() + (i % batches) * o.batch; };
+  proto::OptimizerSpec sgd;  // what the PyTorch reference runs
+  sgd.mutable_sgd()->set_momentum(0.9f);
+  proto::ScheduleSpec constant;
+  constant.set_base_lr(0.01f);
+  for (const std::string precision : {"fp32", "bf16"}) {
+    Model model(seed_spec(precision), 1);
+    Trainer trainer(model, sgd, constant);
+    const double train = images_per_second(
+        [&](int i) { trainer.step(images(i), labels(i), o.batch); }, o.batch, o.steps, o.repeats);
+    std::vector<float> logits(o.batch * model.classes());
+    const double infer =
+        images_per_second([&](int i) { model.predict_logits(images(i), o.batch, logits.data()); },
+                          o.batch, o.steps * 3, o.repeats);
+    if (o.profile) {
+      model.set_profiling(true);
+      for (int i = 0; i < o.steps; ++i) trainer.step(images(i), labels(i), o.batch);
+      std::printf("%s training profile, %d steps:\n%s", precision.c_str(), o.steps,
+                  model.profile_report().c_str());
+      model.reset_profile();
+      for (int i = 0; i < o.steps; ++i) model.predict_logits(images(i), o.batch, logits.data());
+      std::printf("%s inference profile, %d batches:\n%s", precision.c_str(), o.steps,
+                  model.profile_report().c_str());
+      model.set_profiling(false);
+    }
+    if (o.show_kernels) {
+      std::printf("%s kernels (training):\n%s", precision.c_str(),
+                  model.implementations(o.batch, true).c_str());
+      std::printf("%s kernels (inference):\n%s", precision.c_str(),
+                  model.implementations(o.batch, false).c_str());
+    }
+    (precision == "fp32" ? m.train_fp32 : m.train_bf16) = train;
+    (precision == "fp32" ? m.infer_fp32 : m.infer_bf16) = infer;
+    std::printf("ours  %-4s  train %8.0f img/s   inference %8.0f img/s\n", precision.c_str(), train,
+                infer);
+    std::fflush(stdout);
+  }
+  return m;
+}
+
+// Runs bench/torch_reference.py with Debian's python and reads its JSON lines.
+Measured measure_torch(const Options& o, int threads) {
+  Measured m;
+  const std::string command = std::string("/usr/bin/python3 ") + PIPELINE_BENCH_DIR +
+                              "/torch_reference.py --batch " + std::to_string(o.batch) +
+                              " --steps " + std::to_string(std::max(5, o.steps / 2)) +
+                              " --repeats " + std::to_string(o.repeats) + " --threads " +
+                              std::to_string(threads) + " --modes train_fp32,infer_fp32,train_bf16";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) throw std::runtime_error("cannot run " + command);
+  char line[512];
+  while (std::fgets(line, sizeof(line), pipe) != nullptr) {
+    const std::string text = line;
+    const auto number = [&](const std::string& key) {
+      const size_t at = text.find("\"" + key + "\": ");
+      return at == std::string::npos ? 0.0 : std::atof(text.c_str() + at + key.size() + 4);
+    };
+    const bool train = text.find("\"mode\": \"train\"") != std::string::npos;
+    const bool bf16 = text.find("\"precision\": \"bf16\"") != std::string::npos;
+    const double rate = number("images_per_s");
+    if (train && bf16) m.train_bf16 = rate;
+    if (train && !bf16) m.train_fp32 = rate;
+    if (!train && !bf16) m.infer_fp32 = rate;
+    std::printf("torch %s", line);
+  }
+  if (pclose(pipe) != 0 || m.train_fp32 == 0) {
+    throw std::runtime_error("the PyTorch reference failed: " + command);
+  }
+  return m;
+}
+
+void run_speed(const Options& o) {
+  const int threads = o.threads > 0 ? o.threads : omp_get_max_threads();
+  std::printf(
+      "seed network (%.1f MFLOP/image forward+backward), batch %d, %d thread(s), "
+      "real MNIST training images; medians of %d repeats\n",
+      3 *
+          pipeline::cnn::forward_flops_per_image(
+              pipeline::cnn::resolve_model(pipeline::cnn::seed_network_spec())) /
+          1e6,
+      o.batch, threads, o.repeats);
+  const Dataset data = load_split("train");
+  const Measured ours = measure_ours(o, data);
+  if (!o.torch) return;
+  const Measured torch = measure_torch(o, threads);
+  std::printf("\n%-34s %12s %12s %8s\n", "", "ours img/s", "torch img/s", "ratio");
+  const auto row = [](const char* what, double mine, double theirs) {
+    std::printf("%-34s %12.0f %12.0f %7.1fx\n", what, mine, theirs, mine / theirs);
+  };
+  row("train fp32", ours.train_fp32, torch.train_fp32);
+  row("train bf16 vs torch fp32", ours.train_bf16, torch.train_fp32);
+  row("train bf16 vs torch bf16 autocast", ours.train_bf16, torch.train_bf16);
+  row("inference fp32", ours.infer_fp32, torch.infer_fp32);
+  row("inference bf16 vs torch fp32", ours.infer_bf16, torch.infer_fp32);
+}
+
+proto::OptimizerSpec optimizer_spec(const Options& o) {
+  proto::OptimizerSpec spec;
+  if (o.optimizer == "adam" || o.optimizer == "adamw") {
+    proto::AdamSpec* adam = o.optimizer == "adam" ? spec.mutable_adam() : spec.mutable_adamw();
+    adam->set_weight_decay(static_cast<float>(o.weight_decay));
+  } else if (o.optimizer == "sgd" || o.optimizer == "nesterov") {
+    spec.mutable_sgd()->set_momentum(static_cast<float>(o.momentum));
+    spec.mutable_sgd()->set_nesterov(o.optimizer == "nesterov");
+    spec.mutable_sgd()->set_weight_decay(static_cast<float>(o.weight_decay));
+  } else if (o.optimizer == "rmsprop") {
+    spec.mutable_rmsprop()->set_weight_decay(static_cast<float>(o.weight_decay));
+  } else {
+    throw std::invalid_argument("unknown optimizer " + o.optimizer);
+  }
+  return spec;
+}
+
+proto::ScheduleSpec schedule_spec(const Options& o, int64_t total_steps) {
+  proto::ScheduleSpec spec;
+  spec.set_base_lr(static_cast<float>(o.lr));
+  if (o.schedule == "onecycle") {
+    spec.mutable_one_cycle()->set_total_steps(total_steps);
+  } else if (o.schedule == "cosine") {
+    spec.set_warmup_steps(total_steps / 20);
+    spec.mutable_cosine()->set_total_steps(total_steps);
+  } else if (o.schedule == "step") {
+    spec.mutable_step()->set_step_size(std::max<int64_t>(1, total_steps / o.epochs));
+    spec.mutable_step()->set_gamma(0.3f);
+  } else if (o.schedule == "constant") {
+    spec.mutable_constant();
+  } else {
+    throw std::invalid_argument("unknown schedule " + o.schedule);
+  }
+  return spec;
+}
+
+void run_accuracy(const Options& o) {
+  const Dataset train = load_split("train");
+  const Dataset test = load_split("t10k");
+  proto::ModelSpec spec = seed_spec(o.precision);
+  spec.set_label_smoothing(static_cast<float>(o.label_smoothing));
+  Model model(spec, o.seed);
+  const int64_t steps_per_epoch = (train.count + o.train_batch - 1) / o.train_batch;
+  Trainer trainer(model, optimizer_spec(o), schedule_spec(o, steps_per_epoch * o.epochs));
+  std::printf("accuracy run: %s, %s lr %g, %s schedule, batch %d, %d epochs, seed %llu\n",
+              o.precision.c_str(), o.optimizer.c_str(), o.lr, o.schedule.c_str(), o.train_batch,
+              o.epochs, static_cast<unsigned long long>(o.seed));
+
+  std::vector<int64_t> order(train.count);
+  std::iota(order.begin(), order.end(), 0);
+  std::vector<float> images(static_cast<size_t>(o.train_batch) * 784);
+  std::vector<int32_t> labels(o.train_batch);
+  pipeline::cnn::RandomStream shuffle(o.seed * 7919 + 13);
+  double training_seconds = 0, evaluation_seconds = 0;
+  const double start = now_seconds();
+  for (int epoch = 1; epoch <= o.epochs; ++epoch) {
+    for (int64_t i = train.count - 1; i > 0; --i) {  // Fisher-Yates
+      std::swap(order[i], order[shuffle.next() % (i + 1)]);
+    }
+    const double epoch_start = now_seconds();
+    double loss_sum = 0;
+    int64_t correct = 0;
+    for (int64_t first = 0; first < train.count; first += o.train_batch) {
+      const int64_t n = std::min<int64_t>(o.train_batch, train.count - first);
+      for (int64_t k = 0; k < n; ++k) {
+        const int64_t index = order[first + k];
+        std::copy_n(train.images.data() + index * 784, 784, images.data() + k * 784);
+        labels[k] = train.labels[index];
+      }
+      const StepResult step = trainer.step(images.data(), labels.data(), n);
+      loss_sum += step.loss * n;
+      correct += step.correct;
+    }
+    training_seconds += now_seconds() - epoch_start;
+    const double eval_start = now_seconds();
+    const StepResult result = model.evaluate(test.images.data(), test.labels.data(), test.count);
+    evaluation_seconds += now_seconds() - eval_start;
+    std::printf(
+        "epoch %d: train loss %.4f acc %.2f%%  test loss %.4f acc %.2f%%  "
+        "(training %.1f s, evaluation %.1f s, wall %.1f s)\n",
+        epoch, loss_sum / train.count, 100.0 * correct / train.count, result.loss,
+        100.0 * result.correct / result.count, training_seconds, evaluation_seconds,
+        now_seconds() - start);
+    std::fflush(stdout);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const Options options = parse(argc, argv);
+    if (options.threads > 0) omp_set_num_threads(options.threads);
+    if (options.speed) run_speed(options);
+    if (options.accuracy) run_accuracy(options);
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "train_bench: %s\n", error.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,339 @@
+// `cnn_train`: trains a CNN on the batches it receives and emits a "model" snapshot after every
+// epoch. Resuming from a checkpoint skips the epochs it finished, so that with the same graph and
+// seed the weights equal those of an uninterrupted run bit for bit.
+#include <google/protobuf/util/message_differencer.h>
+
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "pipeline/payloads.h"
+#include "pipeline/registry.h"
+#include "stages/cnn/checkpoint/checkpoint.h"
+#include "stages/cnn/model_spec.h"
+#include "stages/cnn/stages/console.h"
+#include "stages/cnn/stages/model_snapshot.h"
+#include "stages/cnn/stages/model_thread.h"
+#include "stages/cnn/stages/train_config.h"
+#include "stages/cnn/stages/training_progress.h"
+#include "stages/cnn/trainer.h"
+#include "stages/stage_registrations.h"
+
+namespace pipeline {
+namespace {
+
+using cnn::ConsoleLine;
+
+// Empty when equal, else the differences in protobuf's own words.
+std::string Differences(const google::protobuf::Message& a, const google::protobuf::Message& b) {
+  std::string report;
+  google::protobuf::util::MessageDifferencer differencer;
+  differencer.ReportDifferencesToString(&report);
+  return differencer.Compare(a, b) ? "" : report;
+}
+
+bool SameNormalization(const Normalization& a, const Normalization& b) {
+  return a.applied == b.applied && a.scale == b.scale && a.mean == b.mean && a.std == b.std;
+}
+
+class CnnTrain : public Stage {
+ public:
+  // The model and its primitives live and die on thread_ (see model_thread.h).
+  ~CnnTrain() override {
+    thread_.run([this] {
+      trainer_.reset();
+      model_.reset();
+    });
+  }
+
+  void open(const Params& params) override {
+    thread_.run([&] { Open(params); });
+  }
+  void process(const Message& msg, Emitter& out) override {
+    thread_.run([&] { Process(msg, out); });
+  }
+  void end_epoch(int /*port*/, int64_t epoch, Emitter& out) override {
+    thread_.run([&] {
+      if (epoch_ && *epoch_ == epoch) FinishEpoch(epoch, out);
+    });
+  }
+  void close(Emitter& /*out*/) override {
+    thread_.run([&] { Close(); });
+  }
+
+ private:
+  void Open(const Params& params) {
+    config_ = cnn::ParseTrainConfig(params);
+    model_seed_ = DeriveSeed(env().graph_seed, env().name, -1, -1);
+    if (!config_.resume.empty()) OpenResume();
+    progress_ = std::make_unique<cnn::TrainingProgress>(config_.progress != "off");
+  }
+
+  void Process(const Message& msg, Emitter& out) {
+    const Batch& batch = msg.as<Batch>();
+    if (!trainer_) Initialise(batch);
+    if (msg.epoch < start_epoch_) {  // finished before the checkpoint we resumed from
+      if (skipped_epoch_ != msg.epoch) {
+        skipped_epoch_ = msg.epoch;
+        ConsoleLine("resume: skipping epoch " + std::to_string(msg.epoch + 1) + " (finished in " +
+                    config_.resume + ")");
+      }
+      return;
+    }
+    CheckBatch(batch);
+    if (epoch_ && *epoch_ != msg.epoch) FinishEpoch(*epoch_, out);  // a source without end_epoch
+    if (!epoch_) StartEpoch(msg.epoch);
+    Train(batch, msg.epoch);
+  }
+
+  void Close() {
+    if (epoch_) {
+      ConsoleLine("cnn_train: the stream ended during epoch " + std::to_string(*epoch_ + 1) +
+                  " after " + std::to_string(epoch_steps_) +
+                  " steps; that partial epoch is not in any snapshot (resume repeats it)");
+    }
+    const auto finished = static_cast<int64_t>(metrics_.size());
+    if (start_epoch_ > 0 && finished == start_epoch_ && !epoch_) {
+      ConsoleLine("resume: " + config_.resume + " had already finished every epoch streamed (" +
+                  std::to_string(start_epoch_) + "); nothing was trained");
+    }
+    if (finished > 0 && finished < config_.epochs && !epoch_) {
+      ConsoleLine("cnn_train: training ended after " + std::to_string(finished) + " of " +
+                  std::to_string(config_.epochs) +
+                  " planned epochs; the schedule did not finish (set the training source's "
+                  "epochs to cnn_train's epochs)");
+    }
+  }
+
+  void OpenResume() {
+    resume_ = cnn::LoadCheckpoint(config_.resume);
+    const cnn::ModelSnapshot& from = *resume_;
+    if (!from.optimizer_state) {
+      throw std::runtime_error("resume: checkpoint " + config_.resume +
+                               " holds no optimizer state");
+    }
+    if (config_.input_from_data) *config_.model.mutable_input() = from.spec.input();
+    if (const std::string diff = Differences(from.spec, config_.model); !diff.empty()) {
+      throw std::runtime_error("resume: checkpoint " + config_.resume +
+                               " holds another model than this stage trains:\n" + diff);
+    }
+    if (from.optimizer.kind_case() != config_.optimizer.kind_case()) {
+      throw std::runtime_error(
+          "resume: checkpoint " + config_.resume +
+          " was trained with another optimizer: " + from.optimizer.ShortDebugString());
+    }
+    start_epoch_ = from.position.epochs_finished();
+    model_seed_ = from.position.model_seed();
+    metrics_ = from.metrics;
+    if (from.position.graph_seed() != env().graph_seed ||
+        from.position.stage_name() != env().name) {
+      ConsoleLine("resume: " + config_.resume + " was trained with graph seed " +
+                  std::to_string(from.position.graph_seed()) + " by stage \"" +
+                  from.position.stage_name() +
+                  "\"; data order and augmentation will differ from that run");
+    }
+  }
+
+  void Initialise(const Batch& batch) {
+    proto::ModelSpec spec = config_.model;
+    if (config_.input_from_data) {
+      spec.mutable_input()->set_rows(static_cast<uint32_t>(batch.rows));
+      spec.mutable_input()->set_cols(static_cast<uint32_t>(batch.cols));
+      spec.mutable_input()->set_channels(static_cast<uint32_t>(batch.channels));
+    }
+    try {
+      model_ = std::make_unique<cnn::Model>(spec, model_seed_);
+    } catch (const std::invalid_argument& e) {
+      throw std::runtime_error(std::string("model: ") + e.what());
+    }
+    batch_size_ = batch.size();
+    epoch_size_ = batch.epoch_size;
+    steps_per_epoch_ = epoch_size_ > 0 ? (epoch_size_ + batch_size_ - 1) / batch_size_ : 0;
+    const bool needs_epoch_size = config_.schedule != "constant" || config_.warmup_epochs > 0;
+    if (steps_per_epoch_ == 0 && needs_epoch_size) {
+      throw std::runtime_error("schedule " + config_.schedule +
+                               " needs the epoch size, which the batches do not carry "
+                               "(use schedule constant without warm-up)");
+    }
+    const proto::ScheduleSpec schedule = cnn::BuildSchedule(config_, steps_per_epoch_);
+    try {
+      trainer_ = std::make_unique<cnn::Trainer>(*model_, config_.optimizer, schedule);
+    } catch (const std::invalid_argument& e) {
+      throw std::runtime_error(e.what());
+    }
+    normalization_ = batch.normalization;
+    if (resume_) RestoreFromResume(schedule);
+  }
+
+  void RestoreFromResume(const proto::ScheduleSpec& schedule) {
+    try {
+      model_->load_state_tensors(*resume_->tensors);
+      trainer_->optimizer().load_state(*resume_->optimizer_state);
+    } catch (const std::invalid_argument& e) {
+      throw std::runtime_error("resume: checkpoint " + config_.resume + ": " + e.what());
+    }
+    model_->set_step(resume_->position.global_step());
+    if (!Differences(resume_->optimizer, config_.optimizer).empty() ||
+        !Differences(resume_->schedule, schedule).empty()) {
+      ConsoleLine("resume: the optimizer or schedule differs from " + config_.resume +
+                  "'s; training continues, but not as the original run would have");
+    }
+    if (!SameNormalization(resume_->normalization, normalization_)) {
+      throw std::runtime_error("resume: the batches are normalized differently from " +
+                               config_.resume + "'s training data");
+    }
+    resume_.reset();  // its tensors are in the model now
+  }
+
+  void CheckBatch(const Batch& batch) const {
+    const proto::InputShape& input = model_->spec().input();
+    if (batch.rows != static_cast<int>(input.rows()) ||
+        batch.cols != static_cast<int>(input.cols()) ||
+        batch.channels != static_cast<int>(input.channels())) {
+      throw std::runtime_error("batch of " + std::to_string(batch.rows) + "x" +
+                               std::to_string(batch.cols) + "x" + std::to_string(batch.channels) +
+                               " images, but the model takes " + std::to_string(input.rows()) +
+                               "x" + std::to_string(input.cols()) + "x" +
+                               std::to_string(input.channels()));
+    }
+    if (batch.size() == 0) throw std::runtime_error("empty batch");
+    if (static_cast<int64_t>(batch.data.size()) != batch.size() * batch.sample_elements()) {
+      throw std::runtime_error("batch holds " + std::to_string(batch.data.size()) + " floats for " +
+                               std::to_string(batch.size()) + " samples");
+    }
+    for (size_t i = 0; i < batch.labels.size(); ++i) {
+      if (batch.labels[i] < 0 || batch.labels[i] >= model_->classes()) {
+        const std::string source = i < batch.sources.size() ? batch.sources[i] : "?";
+        throw std::runtime_error("sample " + source + " has label " +
+                                 std::to_string(batch.labels[i]) + "; training needs labels 0.." +
+                                 std::to_string(model_->classes() - 1));
+      }
+    }
+    if (!SameNormalization(batch.normalization, normalization_)) {
+      throw std::runtime_error("batch normalized differently from the first batch");
+    }
+  }
+
+  void StartEpoch(int64_t epoch) {
+    epoch_ = epoch;
+    epoch_steps_ = 0;
+    epoch_samples_ = 0;
+    epoch_correct_ = 0;
+    epoch_loss_sum_ = 0;
+    epoch_start_ = std::chrono::steady_clock::now();
+    if (epoch >= config_.epochs && !warned_beyond_plan_) {
+      warned_beyond_plan_ = true;
+      ConsoleLine("cnn_train: epoch " + std::to_string(epoch + 1) + " is beyond the " +
+                  std::to_string(config_.epochs) +
+                  " planned (cnn_train epochs); the schedule stays at its final rate");
+    }
+    progress_->start_epoch(epoch, std::max<int64_t>(config_.epochs, epoch + 1), steps_per_epoch_);
+  }
+
+  void Train(const Batch& batch, int64_t epoch) {
+    last_learning_rate_ = trainer_->learning_rate();
+    const cnn::StepResult result =
+        trainer_->step(batch.data.data(), batch.labels.data(), batch.size());
+    if (!std::isfinite(result.loss)) {
+      throw std::runtime_error("training diverged in epoch " + std::to_string(epoch + 1) +
+                               " at step " + std::to_string(epoch_steps_ + 1) + " (loss " +
+                               std::to_string(result.loss) + " at learning rate " +
+                               std::to_string(last_learning_rate_) + "); lower lr");
+    }
+    ++epoch_steps_;
+    epoch_samples_ += result.count;
+    epoch_correct_ += result.correct;
+    epoch_loss_sum_ += result.loss * static_cast<double>(result.count);
+    progress_->update(epoch_steps_, epoch_samples_,
+                      epoch_loss_sum_ / static_cast<double>(epoch_samples_));
+  }
+
+  void FinishEpoch(int64_t epoch, Emitter& out) {
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start_).count();
+    proto::EpochMetrics row;
+    row.set_epoch(epoch);
+    row.set_global_step(model_->step());
+    row.set_train_samples(epoch_samples_);
+    if (epoch_samples_ > 0) {
+      row.set_train_loss(epoch_loss_sum_ / static_cast<double>(epoch_samples_));
+      row.set_train_accuracy(static_cast<double>(epoch_correct_) /
+                             static_cast<double>(epoch_samples_));
+    }
+    row.set_train_seconds(seconds);
+    row.set_images_per_second(seconds > 0 ? static_cast<double>(epoch_samples_) / seconds : 0);
+    row.set_learning_rate(last_learning_rate_);
+    row.set_elapsed_seconds(cnn::SecondsSinceProgramStart());
+    metrics_.push_back(row);
+    out.emit(MakeSnapshot(epoch), epoch, 0);
+    epoch_.reset();
+  }
+
+  std::shared_ptr<const cnn::ModelSnapshot> MakeSnapshot(int64_t epoch) const {
+    auto snapshot = std::make_shared<cnn::ModelSnapshot>();
+    snapshot->spec = model_->spec();
+    snapshot->tensors = std::make_shared<const std::vector<cnn::Tensor>>(model_->state_tensors());
+    snapshot->optimizer = trainer_->optimizer().spec();
+    snapshot->schedule = trainer_->schedule().spec();
+    snapshot->optimizer_state =
+        std::make_shared<const cnn::OptimizerState>(trainer_->optimizer().state());
+    proto::TrainingPosition& position = snapshot->position;
+    position.set_epochs_finished(epoch + 1);
+    position.set_planned_epochs(std::max<int64_t>(config_.epochs, epoch + 1));
+    position.set_global_step(model_->step());
+    position.set_model_seed(model_seed_);
+    position.set_graph_seed(env().graph_seed);
+    position.set_stage_name(env().name);
+    position.set_steps_per_epoch(steps_per_epoch_);
+    position.set_batch_size(batch_size_);
+    position.set_epoch_size(epoch_size_);
+    snapshot->normalization = normalization_;
+    snapshot->metrics = metrics_;
+    snapshot->graph_text = env().graph_text;
+    snapshot->graph_file = env().graph_file;
+    return snapshot;
+  }
+
+  cnn::ModelThread thread_;  // first: destroyed last
+  cnn::TrainConfig config_;
+  uint64_t model_seed_ = 0;
+  std::shared_ptr<const cnn::ModelSnapshot> resume_;  // until the first batch restores it
+  int64_t start_epoch_ = 0;
+  int64_t skipped_epoch_ = -1;
+  std::unique_ptr<cnn::Model> model_;
+  std::unique_ptr<cnn::Trainer> trainer_;
+  std::unique_ptr<cnn::TrainingProgress> progress_;
+  Normalization normalization_;
+  int64_t batch_size_ = 0, epoch_size_ = 0, steps_per_epoch_ = 0;
+  std::vector<proto::EpochMetrics> metrics_;
+
+  std::optional<int64_t> epoch_;  // the epoch being trained
+  int64_t epoch_steps_ = 0, epoch_samples_ = 0, epoch_correct_ = 0;
+  double epoch_loss_sum_ = 0;
+  double last_learning_rate_ = 0;
+  std::chrono::steady_clock::time_point epoch_start_;
+  bool warned_beyond_plan_ = false;
+};
+
+}  // namespace
+
+void RegisterCnnTrain(Registry& registry) {
+  StageInfo info;
+  info.name = "cnn_train";
+  info.kind = StageKind::kTransform;
+  info.concurrency = Concurrency::kSerial;
+  info.doc =
+      "Trains a CNN (oneDNN, fp32 or bf16) on labelled batches; emits a model snapshot "
+      "after every epoch";
+  info.inputs = {{"batches", "batch", "labelled training batches, normalized (CV_32F)"}};
+  info.outputs = {{"model", "model",
+                   "the model after each epoch: weights, optimizer state, position, metrics"}};
+  info.params = cnn::TrainParams();
+  info.create = [] { return std::make_unique<CnnTrain>(); };
+  registry.add(std::move(info));
+}
+
+}  // namespace pipeline

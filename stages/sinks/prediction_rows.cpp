@@ -1,0 +1,149 @@
+#include "stages/sinks/prediction_rows.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <numeric>
+
+namespace pipeline {
+namespace {
+
+std::string JoinClasses(const std::vector<int>& classes) {
+  const bool wide = std::any_of(classes.begin(), classes.end(), [](int c) { return c > 9; });
+  std::string text;
+  for (size_t i = 0; i < classes.size(); ++i) {
+    if (wide && i > 0) text += ' ';
+    text += std::to_string(classes[i]);
+  }
+  return text;
+}
+
+std::string Fixed(double value) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.4f", value);
+  return text;
+}
+
+// RFC 4180: quoted when it holds a comma, quote or line break; quotes doubled.
+std::string CsvField(const std::string& text) {
+  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
+  std::string quoted = "\"";
+  for (char c : text) {
+    if (c == '"') quoted += '"';
+    quoted += c;
+  }
+  return quoted + "\"";
+}
+
+std::string JsonString(const std::string& text) {
+  std::string quoted = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') {
+      quoted += '\\';
+      quoted += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof(escaped), "\\u%04x", c);
+      quoted += escaped;
+    } else {
+      quoted += c;
+    }
+  }
+  return quoted + "\"";
+}
+
+template <typename T, typename Format>
+std::string Join(const std::vector<T>& items, const std::string& separator, Format format) {
+  std::string text;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) text += separator;
+    text += format(items[i]);
+  }
+  return text;
+}
+
+}  // namespace
+
+std::string PredictionRow::text() const {
+  std::vector<int> classes;
+  for (const DigitReading& digit : digits) classes.push_back(digit.predicted);
+  return JoinClasses(classes);
+}
+
+PredictionRow MakeRow(const PredictionGroup& group, int top_count) {
+  PredictionRow row;
+  row.file = group.first().source;
+  std::vector<int> labels;
+  for (const auto& part : group.parts) {
+    if (!part->error.empty()) {
+      if (row.error.find(part->error) == std::string::npos) {
+        row.error += (row.error.empty() ? "" : "; ") + part->error;
+      }
+      continue;
+    }
+    labels.push_back(part->label);
+    DigitReading digit;
+    digit.predicted = part->predicted;
+    digit.confidence = part->confidence;
+    digit.box = part->box;
+    const auto& p = part->probabilities;
+    std::vector<int> order(p.size());
+    std::iota(order.begin(), order.end(), 0);
+    const size_t count = std::min(order.size(), static_cast<size_t>(std::max(0, top_count)));
+    std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(count),
+                      order.end(), [&](int a, int b) { return p[a] > p[b]; });
+    for (size_t i = 0; i < count; ++i) digit.top.emplace_back(order[i], p[order[i]]);
+    row.digits.push_back(std::move(digit));
+  }
+  // A label is the photo's truth only when every part has one (an MNIST sample, a photo of one
+  // digit named "..._label7.png").
+  const bool known = !labels.empty() && row.error.empty() &&
+                     std::all_of(labels.begin(), labels.end(), [](int l) { return l >= 0; });
+  if (known) row.label = JoinClasses(labels);
+  return row;
+}
+
+std::string CsvHeader() { return "file,digits,confidence,top3,boxes,label,error\n"; }
+
+// confidence: one per digit, ';'-separated. top3: per digit "class:p class:p class:p",
+// ';'-separated. boxes: per digit "x y w h", ';'-separated.
+std::string CsvLine(const PredictionRow& row) {
+  const std::string confidence =
+      Join(row.digits, ";", [](const DigitReading& d) { return Fixed(d.confidence); });
+  const std::string top = Join(row.digits, ";", [](const DigitReading& d) {
+    return Join(d.top, " ", [](const std::pair<int, float>& t) {
+      return std::to_string(t.first) + ":" + Fixed(t.second);
+    });
+  });
+  const std::string boxes = Join(row.digits, ";", [](const DigitReading& d) {
+    return std::to_string(d.box.x) + " " + std::to_string(d.box.y) + " " +
+           std::to_string(d.box.width) + " " + std::to_string(d.box.height);
+  });
+  return CsvField(row.file) + "," + CsvField(row.text()) + "," + confidence + "," + top + "," +
+         boxes + "," + CsvField(row.label) + "," + CsvField(row.error) + "\n";
+}
+
+std::string JsonLine(const PredictionRow& row) {
+  std::string line = "{\"file\": " + JsonString(row.file) +
+                     ", \"digits\": " + JsonString(row.text()) + ", \"confidence\": [" +
+                     Join(row.digits, ", ", [](const DigitReading& d) { return Fixed(d.confidence); }) +
+                     "], \"top3\": [" +
+                     Join(row.digits, ", ",
+                          [](const DigitReading& d) {
+                            return "[" + Join(d.top, ", ", [](const std::pair<int, float>& t) {
+                                     return "{\"digit\": " + std::to_string(t.first) +
+                                            ", \"p\": " + Fixed(t.second) + "}";
+                                   }) + "]";
+                          }) +
+                     "], \"boxes\": [" +
+                     Join(row.digits, ", ", [](const DigitReading& d) {
+                       return "[" + std::to_string(d.box.x) + ", " + std::to_string(d.box.y) +
+                              ", " + std::to_string(d.box.width) + ", " +
+                              std::to_string(d.box.height) + "]";
+                     }) +
+                     "]";
+  line += ", \"label\": " + (row.label.empty() ? std::string("null") : JsonString(row.label));
+  line += ", \"error\": " + (row.error.empty() ? std::string("null") : JsonString(row.error));
+  return line + "}\n";
+}
+
+}  // namespace pipeline

@@ -1,0 +1,37 @@
+// One output row per photo or frame: what `predictions` writes, as CSV or JSON lines.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "stages/transforms/prediction_groups.h"
+
+namespace pipeline {
+
+struct DigitReading {
+  int predicted = -1;
+  float confidence = 0;
+  std::vector<std::pair<int, float>> top;  // the most likely classes, most likely first
+  cv::Rect box;
+};
+
+struct PredictionRow {
+  std::string file;
+  std::vector<DigitReading> digits;  // left to right; empty when the file failed
+  std::string label;  // the true digits when every part's label is known, else empty
+  std::string error;  // why the file (or one of its digits) could not be read
+
+  // The digits read, e.g. "42"; classes above 9 are separated by spaces ("12 3").
+  std::string text() const;
+  bool correct() const { return !label.empty() && error.empty() && text() == label; }
+};
+
+PredictionRow MakeRow(const PredictionGroup& group, int top_count);
+
+std::string CsvHeader();
+std::string CsvLine(const PredictionRow& row);
+std::string JsonLine(const PredictionRow& row);
+
+}  // namespace pipeline

@@ -1,0 +1,281 @@
+#include "stages/sources/image_decode.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <vector>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+namespace pipeline {
+namespace {
+
+enum class Format { kUnknown, kPng, kJpeg, kBmp, kTiff, kWebp };
+
+uint32_t Byte(std::string_view b, size_t at) { return static_cast<unsigned char>(b[at]); }
+uint32_t Be16(std::string_view b, size_t at) { return Byte(b, at) << 8 | Byte(b, at + 1); }
+uint32_t Le16(std::string_view b, size_t at) { return Byte(b, at + 1) << 8 | Byte(b, at); }
+uint32_t Be32(std::string_view b, size_t at) { return Be16(b, at) << 16 | Be16(b, at + 2); }
+uint32_t Le32(std::string_view b, size_t at) { return Le16(b, at + 2) << 16 | Le16(b, at); }
+uint32_t Le24(std::string_view b, size_t at) { return Byte(b, at + 2) << 16 | Le16(b, at); }
+
+// Chosen from the first bytes: names lie ("photo.png" may be a JPEG or a text file).
+Format DetectFormat(std::string_view b) {
+  if (b.substr(0, 8) == std::string_view("\x89PNG\r\n\x1a\n", 8)) return Format::kPng;
+  if (b.size() >= 3 && Byte(b, 0) == 0xFF && Byte(b, 1) == 0xD8 && Byte(b, 2) == 0xFF) {
+    return Format::kJpeg;
+  }
+  if (b.substr(0, 2) == "BM") return Format::kBmp;
+  if (b.substr(0, 4) == std::string_view("II*\0", 4) ||
+      b.substr(0, 4) == std::string_view("MM\0*", 4)) {
+    return Format::kTiff;
+  }
+  if (b.size() >= 12 && b.substr(0, 4) == "RIFF" && b.substr(8, 4) == "WEBP") return Format::kWebp;
+  return Format::kUnknown;
+}
+
+std::string_view FormatName(Format format) {
+  switch (format) {
+    case Format::kPng:
+      return "PNG";
+    case Format::kJpeg:
+      return "JPEG";
+    case Format::kBmp:
+      return "BMP";
+    case Format::kTiff:
+      return "TIFF";
+    case Format::kWebp:
+      return "WebP";
+    default:
+      return "image";
+  }
+}
+
+std::optional<cv::Size> SizeOf(uint32_t width, uint32_t height) {
+  if (width == 0 || height == 0 || width > 1u << 30 || height > 1u << 30) return std::nullopt;
+  return cv::Size(static_cast<int>(width), static_cast<int>(height));
+}
+
+bool IsJpegFrameMarker(uint32_t marker) {  // SOF0..SOF15 except DHT, JPG and DAC
+  return marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
+}
+
+struct JpegLayout {
+  std::optional<cv::Size> size;
+  size_t scan_start = 0;  // where the first scan (SOS) begins; 0 when not found
+};
+
+// Walks the marker segments up to the first scan.
+JpegLayout ParseJpeg(std::string_view b) {
+  JpegLayout layout;
+  size_t at = 2;
+  while (at + 4 <= b.size()) {
+    if (Byte(b, at) != 0xFF) break;
+    const uint32_t marker = Byte(b, at + 1);
+    if (marker == 0xFF) {  // fill byte
+      ++at;
+      continue;
+    }
+    if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) {  // no length field
+      at += 2;
+      continue;
+    }
+    const uint32_t length = Be16(b, at + 2);
+    if (length < 2) break;
+    if (marker == 0xDA) {
+      layout.scan_start = at + 2 + length;
+      break;
+    }
+    if (IsJpegFrameMarker(marker) && at + 9 <= b.size()) {
+      layout.size = SizeOf(Be16(b, at + 7), Be16(b, at + 5));
+    }
+    at += 2 + length;
+  }
+  return layout;
+}
+
+std::optional<cv::Size> PeekTiff(std::string_view b) {
+  const bool little = Byte(b, 0) == 'I';
+  auto u16 = [&](size_t at) { return little ? Le16(b, at) : Be16(b, at); };
+  auto u32 = [&](size_t at) { return little ? Le32(b, at) : Be32(b, at); };
+  if (b.size() < 8) return std::nullopt;
+  const size_t ifd = u32(4);
+  if (ifd + 2 > b.size()) return std::nullopt;
+  const uint32_t entries = u16(ifd);
+  uint32_t width = 0, height = 0;
+  for (uint32_t i = 0; i < entries; ++i) {
+    const size_t entry = ifd + 2 + 12 * size_t{i};
+    if (entry + 12 > b.size()) return std::nullopt;
+    const uint32_t tag = u16(entry), type = u16(entry + 2);
+    const uint32_t value = type == 3 ? u16(entry + 8) : u32(entry + 8);  // SHORT or LONG
+    if (tag == 256) width = value;
+    if (tag == 257) height = value;
+  }
+  return SizeOf(width, height);
+}
+
+std::optional<cv::Size> PeekWebp(std::string_view b) {
+  if (b.size() < 30) return std::nullopt;
+  const std::string_view chunk = b.substr(12, 4);
+  if (chunk == "VP8 ") return SizeOf(Le16(b, 26) & 0x3FFF, Le16(b, 28) & 0x3FFF);
+  if (chunk == "VP8L") {
+    const uint32_t bits = Le32(b, 21);
+    return SizeOf((bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1);
+  }
+  if (chunk == "VP8X") return SizeOf(Le24(b, 24) + 1, Le24(b, 27) + 1);
+  return std::nullopt;
+}
+
+// A cut-off file decodes "successfully" in some libraries (libjpeg fills the rest with grey), so
+// completeness is checked from the structure: a PNG ends with its IEND chunk, a JPEG's scan
+// data is followed by an end-of-image marker (FF D9 cannot occur inside entropy-coded data).
+std::string CheckComplete(Format format, std::string_view b) {
+  if (format == Format::kPng && b.find("IEND") == std::string_view::npos) {
+    return "truncated PNG (no IEND chunk)";
+  }
+  if (format == Format::kJpeg) {
+    const JpegLayout layout = ParseJpeg(b);
+    if (layout.scan_start == 0) return "truncated or corrupt JPEG (no image data)";
+    if (b.find("\xFF\xD9", layout.scan_start) == std::string_view::npos) {
+      return "truncated JPEG (no end-of-image marker)";
+    }
+  }
+  return "";
+}
+
+// Alpha over white: what a transparent region of a scanned or exported digit looks like on paper.
+cv::Mat CompositeOverWhite(const cv::Mat& image) {
+  const int colours = image.channels() - 1;
+  cv::Mat result(image.size(), CV_MAKETYPE(CV_8U, colours));
+  for (int r = 0; r < image.rows; ++r) {
+    const uint8_t* in = image.ptr<uint8_t>(r);
+    uint8_t* out = result.ptr<uint8_t>(r);
+    for (int c = 0; c < image.cols; ++c, in += colours + 1, out += colours) {
+      const uint32_t alpha = in[colours];
+      for (int k = 0; k < colours; ++k) {
+        out[k] = static_cast<uint8_t>((in[k] * alpha + 255 * (255 - alpha) + 127) / 255);
+      }
+    }
+  }
+  return result;
+}
+
+// Any depth to 8 bits: 16-bit / 257, float 0..1 * 255, other integers stretched to 0..255.
+cv::Mat ToEightBit(const cv::Mat& image) {
+  cv::Mat result;
+  switch (image.depth()) {
+    case CV_8U:
+      return image;
+    case CV_16U:
+      image.convertTo(result, CV_8U, 1.0 / 257.0);
+      return result;
+    case CV_32F:
+    case CV_64F:
+      image.convertTo(result, CV_8U, 255.0);
+      return result;
+    default: {
+      double low = 0, high = 0;
+      cv::minMaxLoc(image.reshape(1), &low, &high);
+      const double scale = high > low ? 255.0 / (high - low) : 0.0;
+      image.convertTo(result, CV_8U, scale, -low * scale);
+      return result;
+    }
+  }
+}
+
+DecodedImage Failure(const std::string& why) { return {cv::Mat(), "cannot decode: " + why}; }
+
+}  // namespace
+
+std::optional<cv::Size> PeekImageSize(std::string_view b) {
+  switch (DetectFormat(b)) {
+    case Format::kPng:
+      if (b.size() < 24 || b.substr(12, 4) != "IHDR") return std::nullopt;
+      return SizeOf(Be32(b, 16), Be32(b, 20));
+    case Format::kJpeg:
+      return ParseJpeg(b).size;
+    case Format::kBmp: {
+      if (b.size() < 26) return std::nullopt;
+      if (Le32(b, 14) == 12) return SizeOf(Le16(b, 18), Le16(b, 20));  // OS/2 core header
+      const auto height = static_cast<int32_t>(Le32(b, 22));           // negative: top-down
+      return SizeOf(Le32(b, 18), static_cast<uint32_t>(height < 0 ? -int64_t{height} : height));
+    }
+    case Format::kTiff:
+      return PeekTiff(b);
+    case Format::kWebp:
+      return PeekWebp(b);
+    default:
+      return std::nullopt;
+  }
+}
+
+DecodedImage DecodeImageBytes(std::string_view bytes, const DecodeOptions& options) {
+  if (bytes.empty()) return Failure("empty file");
+  const Format format = DetectFormat(bytes);
+  const std::string incomplete = CheckComplete(format, bytes);
+  if (!incomplete.empty()) return Failure(incomplete);
+  if (format != Format::kUnknown) {
+    const std::optional<cv::Size> size = PeekImageSize(bytes);
+    if (!size) return Failure("corrupt " + std::string(FormatName(format)) + " header");
+    const int64_t pixels = int64_t{size->width} * size->height;
+    if (pixels > options.max_pixels) {
+      return Failure(std::to_string(size->width) + "x" + std::to_string(size->height) +
+                     " pixels is more than max_pixels (" + std::to_string(options.max_pixels) +
+                     ")");
+    }
+  }
+  // JPEG has no alpha, so it is decoded with flags that keep grey as grey and apply the EXIF
+  // orientation (phones store photos sideways and say so there); IMREAD_UNCHANGED would skip it.
+  int flags = cv::IMREAD_UNCHANGED;
+  if (format == Format::kJpeg) {
+    flags = options.grey ? cv::IMREAD_GRAYSCALE : (cv::IMREAD_ANYCOLOR | cv::IMREAD_ANYDEPTH);
+  }
+  cv::Mat decoded;
+  try {
+    const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8UC1,
+                         const_cast<char*>(bytes.data()));
+    decoded = cv::imdecode(buffer, flags);
+  } catch (const cv::Exception& e) {
+    return Failure("corrupt " + std::string(FormatName(format)) + ": " + e.err);
+  }
+  if (decoded.empty()) {
+    if (format == Format::kUnknown) return Failure("not an image in a format OpenCV reads");
+    return Failure("corrupt " + std::string(FormatName(format)) + " data");
+  }
+  if (int64_t{decoded.rows} * decoded.cols > options.max_pixels) {  // formats without a peek
+    return Failure(std::to_string(decoded.cols) + "x" + std::to_string(decoded.rows) +
+                   " pixels is more than max_pixels (" + std::to_string(options.max_pixels) + ")");
+  }
+  cv::Mat image = ToEightBit(decoded);
+  switch (image.channels()) {
+    case 1:
+    case 3:
+      break;
+    case 2:
+    case 4:
+      image = CompositeOverWhite(image);
+      break;
+    default:
+      return Failure(std::to_string(image.channels()) + " channels (takes grey, colour, alpha)");
+  }
+  if (options.grey && image.channels() == 3) cv::cvtColor(image, image, cv::COLOR_BGR2GRAY);
+  return {image, ""};
+}
+
+DecodedImage DecodeImageFile(const std::string& path, const DecodeOptions& options) {
+  std::ifstream file(path, std::ios::binary | std::ios::ate);
+  if (!file) return Failure(std::string("cannot open: ") + std::strerror(errno));
+  const std::streamoff size = file.tellg();
+  if (size < 0) return Failure("cannot read the file");
+  if (size > options.max_file_bytes) {
+    return Failure("file is " + std::to_string(size) + " bytes, more than max_file_bytes (" +
+                   std::to_string(options.max_file_bytes) + ")");
+  }
+  std::string bytes(static_cast<size_t>(size), '\0');
+  file.seekg(0);
+  if (!file.read(bytes.data(), size)) return Failure("read failed");
+  return DecodeImageBytes(bytes, options);
+}
+
+}  // namespace pipeline

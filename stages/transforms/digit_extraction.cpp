@@ -1,0 +1,425 @@
+#include "stages/transforms/digit_extraction.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <numeric>
+
+#include <opencv2/imgproc.hpp>
+
+namespace pipeline {
+namespace {
+
+constexpr int kField = 28;  // MNIST's image size
+constexpr int kBox = 20;    // MNIST's digit box (longest side)
+// Polarity and background are judged on a copy at most this large: lighting varies slowly,
+// and the morphology that removes the ink is cheap there.
+constexpr int kOverviewSide = 64;
+
+cv::Mat ToGrey(const cv::Mat& image) {
+  cv::Mat eight = image;
+  if (image.depth() != CV_8U) {
+    const double scale = image.depth() == CV_16U ? 1.0 / 257.0 : 255.0;
+    image.convertTo(eight, CV_MAKETYPE(CV_8U, image.channels()), scale);
+  }
+  cv::Mat grey;
+  switch (eight.channels()) {
+    case 1:
+      return eight;
+    case 3:
+      cv::cvtColor(eight, grey, cv::COLOR_BGR2GRAY);
+      return grey;
+    case 4:
+      cv::cvtColor(eight, grey, cv::COLOR_BGRA2GRAY);
+      return grey;
+    default:
+      cv::extractChannel(eight, grey, 0);
+      return grey;
+  }
+}
+
+using Histogram = std::array<int64_t, 256>;
+
+Histogram HistogramOf(const cv::Mat& grey, const cv::Mat& mask = cv::Mat()) {
+  Histogram histogram{};
+  for (int r = 0; r < grey.rows; ++r) {
+    const uint8_t* row = grey.ptr<uint8_t>(r);
+    const uint8_t* keep = mask.empty() ? nullptr : mask.ptr<uint8_t>(r);
+    for (int c = 0; c < grey.cols; ++c) {
+      if (keep == nullptr || keep[c] != 0) ++histogram[row[c]];
+    }
+  }
+  return histogram;
+}
+
+// The smallest value v with at least `fraction` of the counted pixels <= v.
+int Percentile(const Histogram& histogram, double fraction) {
+  const int64_t total = std::accumulate(histogram.begin(), histogram.end(), int64_t{0});
+  const auto wanted = static_cast<int64_t>(std::ceil(fraction * static_cast<double>(total)));
+  int64_t seen = 0;
+  for (int v = 0; v < 256; ++v) {
+    seen += histogram[v];
+    if (seen >= std::max<int64_t>(wanted, 1)) return v;
+  }
+  return 255;
+}
+
+// The picture's border: mostly paper, whatever the digits do.
+Histogram BorderHistogram(const cv::Mat& grey) {
+  const int margin = std::max(1, std::min(grey.rows, grey.cols) / 20);
+  Histogram histogram{};
+  for (int r = 0; r < grey.rows; ++r) {
+    const uint8_t* row = grey.ptr<uint8_t>(r);
+    const bool whole_row = r < margin || r >= grey.rows - margin;
+    for (int c = 0; c < grey.cols; ++c) {
+      if (whole_row || c < margin || c >= grey.cols - margin) ++histogram[row[c]];
+    }
+  }
+  return histogram;
+}
+
+// Ink is whichever side of the paper's level holds more deviation beyond the paper's own
+// spread: far darker pixels mean dark ink (pen on paper), far brighter ones light ink (chalk on
+// a board, MNIST itself). Uneven light spreads the paper's values both ways; ink only one way.
+bool InkIsDark(const cv::Mat& overview) {
+  const Histogram border = BorderHistogram(overview);
+  const int paper = Percentile(border, 0.5);
+  Histogram spread{};
+  for (int v = 0; v < 256; ++v) spread[std::abs(v - paper)] += border[v];
+  const int beyond = std::max(6, 3 * Percentile(spread, 0.5));
+  const Histogram all = HistogramOf(overview);
+  int64_t darker = 0, brighter = 0;
+  for (int v = 0; v < 256; ++v) {
+    if (v < paper - beyond) darker += all[v] * (paper - v);
+    if (v > paper + beyond) brighter += all[v] * (v - paper);
+  }
+  return darker >= brighter;
+}
+
+// A copy shrunk by the smallest whole factor that brings `side_of(picture)` to at most `limit`
+// (the picture itself when it already is). Whole factors keep INTER_AREA a fast box average.
+int ShrinkFactor(int side, int limit) { return std::max(1, (side + limit - 1) / limit); }
+
+// The last (side % factor) rows and columns are left out, so the factor is exact.
+cv::Mat Shrunk(const cv::Mat& grey, int factor) {
+  if (factor == 1 || grey.rows < factor || grey.cols < factor) return grey;
+  const cv::Size size(grey.cols / factor, grey.rows / factor);
+  cv::Mat small;
+  cv::resize(grey(cv::Rect(0, 0, size.width * factor, size.height * factor)), small, size, 0, 0,
+             cv::INTER_AREA);
+  return small;
+}
+
+// `image` with `pad` pixels added on every side by continuing each row and column linearly
+// (odd reflection: value(-x) = 2 value(0) - value(x)). Light falling off towards a corner keeps
+// falling off beyond it, so the background filters below see no false dip or bump at the edges.
+cv::Mat ExtendLinearly(const cv::Mat& image, int pad) {
+  cv::Mat wide(image.rows + 2 * pad, image.cols + 2 * pad, CV_16SC1);
+  for (int r = 0; r < image.rows; ++r) {
+    const uint8_t* in = image.ptr<uint8_t>(r);
+    int16_t* out = wide.ptr<int16_t>(r + pad) + pad;
+    for (int c = 0; c < image.cols; ++c) out[c] = in[c];
+    for (int k = 1; k <= pad; ++k) {
+      out[-k] = static_cast<int16_t>(2 * out[0] - out[k]);
+      out[image.cols - 1 + k] =
+          static_cast<int16_t>(2 * out[image.cols - 1] - out[image.cols - 1 - k]);
+    }
+  }
+  const int first = pad, last = pad + image.rows - 1;
+  for (int k = 1; k <= pad; ++k) {
+    int16_t* above = wide.ptr<int16_t>(first - k);
+    int16_t* below = wide.ptr<int16_t>(last + k);
+    const int16_t* top = wide.ptr<int16_t>(first);
+    const int16_t* bottom = wide.ptr<int16_t>(last);
+    const int16_t* inside_top = wide.ptr<int16_t>(first + k);
+    const int16_t* inside_bottom = wide.ptr<int16_t>(last - k);
+    for (int c = 0; c < wide.cols; ++c) {
+      above[c] = static_cast<int16_t>(2 * top[c] - inside_top[c]);
+      below[c] = static_cast<int16_t>(2 * bottom[c] - inside_bottom[c]);
+    }
+  }
+  cv::Mat extended;
+  wide.convertTo(extended, CV_8U);  // saturates
+  return extended;
+}
+
+// The paper's brightness everywhere on `overview`: the picture with the ink removed by a
+// morphological closing (dark ink) or opening (light ink) wider than any stroke, then smoothed.
+cv::Mat Background(const cv::Mat& overview, bool dark_ink, bool shrunk) {
+  // A quarter of the picture: wider than the strokes of the largest digit we expect.
+  const int size = std::max(3, std::max(overview.rows, overview.cols) / 4) | 1;
+  const cv::Mat kernel = cv::getStructuringElement(cv::MORPH_RECT, cv::Size(size, size));
+  // Single noisy pixels would otherwise lift the closing's upper envelope (or lower the
+  // opening's) everywhere; a shrunk overview has averaged them away already.
+  cv::Mat smooth = overview;
+  if (!shrunk) cv::medianBlur(overview, smooth, 3);
+  const int pad = std::min(size, std::min(overview.rows, overview.cols) - 1);
+  cv::Mat background;
+  cv::morphologyEx(ExtendLinearly(smooth, pad), background,
+                   dark_ink ? cv::MORPH_CLOSE : cv::MORPH_OPEN, kernel, cv::Point(-1, -1), 1,
+                   cv::BORDER_REPLICATE);
+  cv::blur(background, background, cv::Size(size, size), cv::Point(-1, -1),
+           cv::BORDER_REPLICATE);
+  return background(cv::Rect(pad, pad, overview.cols, overview.rows)).clone();
+}
+
+// The background of `region` of a picture of size `full`, interpolated from the overview's
+// (what resizing the whole background to `full` and cropping would give, without doing that).
+cv::Mat BackgroundOf(const cv::Mat& background, cv::Size full, cv::Rect region) {
+  const double sx = static_cast<double>(background.cols) / full.width;
+  const double sy = static_cast<double>(background.rows) / full.height;
+  const cv::Matx23d to_overview(sx, 0, (region.x + 0.5) * sx - 0.5, 0, sy,
+                                (region.y + 0.5) * sy - 0.5);
+  cv::Mat part;
+  cv::warpAffine(background, part, to_overview, region.size(),
+                 cv::INTER_LINEAR | cv::WARP_INVERSE_MAP, cv::BORDER_REPLICATE);
+  return part;
+}
+
+// How strongly each pixel differs from the paper behind it, 0 (paper) to 255 (a difference as
+// large as the paper's distance to black or white, whichever is further). Dividing by the local
+// background undoes uneven lighting, which scales paper and ink alike; the same divisor for
+// both polarities keeps a blank bright page misread as "light ink" from amplifying its noise.
+cv::Mat InkOf(const cv::Mat& grey, const cv::Mat& background, bool dark_ink) {
+  cv::Mat difference, ink;
+  if (dark_ink) {
+    cv::subtract(background, grey, difference);  // saturates: brighter than paper is no ink
+  } else {
+    cv::subtract(grey, background, difference);
+  }
+  const cv::Mat divisor = cv::max(background, 255 - background);
+  cv::divide(difference, divisor, ink, 255.0);
+  return ink;
+}
+
+struct Component {
+  cv::Rect box;
+  int area = 0;
+  int label = 0;
+};
+
+int VerticalGap(const cv::Rect& a, const cv::Rect& b) {
+  return std::max(0, std::max(a.y, b.y) - std::min(a.y + a.height, b.y + b.height));
+}
+
+int HorizontalOverlap(const cv::Rect& a, const cv::Rect& b) {
+  return std::max(0, std::min(a.x + a.width, b.x + b.width) - std::max(a.x, b.x));
+}
+
+bool IsLineLike(const cv::Rect& box) { return box.width > 4 * box.height; }
+
+// Pieces of one digit (the bar of a broken 5 or 7, a 4 written in two strokes) lie above one
+// another: they share most of their horizontal extent and are close vertically. A long line
+// (an underline, a ruled line) under several digits is not merged into any of them.
+bool BelongTogether(const Component& a, const Component& b) {
+  const int narrower = std::min(a.box.width, b.box.width);
+  if (2 * HorizontalOverlap(a.box, b.box) < narrower) return false;
+  if (2 * VerticalGap(a.box, b.box) > std::max(a.box.height, b.box.height)) return false;
+  const int wider = std::max(a.box.width, b.box.width);
+  const Component& wide = a.box.width >= b.box.width ? a : b;
+  return !(IsLineLike(wide.box) && wider > 2 * narrower);
+}
+
+int Find(std::vector<int>& parent, int i) {
+  while (parent[i] != i) i = parent[i] = parent[parent[i]];
+  return i;
+}
+
+struct Group {
+  cv::Rect box;
+  std::vector<int> labels;
+};
+
+// Connected components of the thresholded ink, cleaned of specks and lines and merged into
+// digits, left to right.
+std::vector<Group> FindDigitGroups(const cv::Mat& binary, cv::Mat& labels,
+                                   const DigitExtractOptions& options, double scale) {
+  cv::Mat stats, centroids;
+  const int count = cv::connectedComponentsWithStats(binary, labels, stats, centroids, 8, CV_32S);
+  std::vector<Component> components;
+  int largest = 0;
+  for (int i = 1; i < count; ++i) {
+    const int* s = stats.ptr<int>(i);
+    components.push_back({cv::Rect(s[cv::CC_STAT_LEFT], s[cv::CC_STAT_TOP], s[cv::CC_STAT_WIDTH],
+                                   s[cv::CC_STAT_HEIGHT]),
+                          s[cv::CC_STAT_AREA], i});
+    largest = std::max(largest, s[cv::CC_STAT_AREA]);
+  }
+  // Specks: noise, dust, JPEG blocks. Small next to the largest component and not tall.
+  std::erase_if(components, [&](const Component& c) { return 50 * c.area < largest; });
+
+  std::vector<int> parent(components.size());
+  std::iota(parent.begin(), parent.end(), 0);
+  for (size_t i = 0; i < components.size(); ++i) {
+    for (size_t j = i + 1; j < components.size(); ++j) {
+      if (BelongTogether(components[i], components[j])) {
+        parent[Find(parent, static_cast<int>(i))] = Find(parent, static_cast<int>(j));
+      }
+    }
+  }
+  std::vector<Group> groups(components.size());
+  for (size_t i = 0; i < components.size(); ++i) {
+    Group& group = groups[Find(parent, static_cast<int>(i))];
+    group.box = group.labels.empty() ? components[i].box : (group.box | components[i].box);
+    group.labels.push_back(components[i].label);
+  }
+  std::erase_if(groups, [](const Group& g) { return g.labels.empty(); });
+
+  // Not digits: lines and dashes (no digit is four times wider than tall), strokes spanning the
+  // whole picture (page edges), anything much shorter than the tallest digit (dots, commas).
+  const cv::Size size = binary.size();
+  std::erase_if(groups, [&](const Group& g) {
+    const bool spans = (g.box.height >= size.height - 1 && 4 * g.box.width < g.box.height) ||
+                       (g.box.width >= size.width - 1 && 4 * g.box.height < g.box.width);
+    return IsLineLike(g.box) || spans || g.box.height < options.min_height_px * scale;
+  });
+  int tallest = 0;
+  for (const Group& g : groups) tallest = std::max(tallest, g.box.height);
+  std::erase_if(groups, [&](const Group& g) {
+    return g.box.height < options.min_relative_height * tallest;
+  });
+  if (static_cast<int>(groups.size()) > options.max_digits) {
+    std::sort(groups.begin(), groups.end(),
+              [](const Group& a, const Group& b) { return a.box.height > b.box.height; });
+    groups.resize(static_cast<size_t>(options.max_digits));
+  }
+  std::sort(groups.begin(), groups.end(), [](const Group& a, const Group& b) {
+    return a.box.x + a.box.width / 2 < b.box.x + b.box.width / 2;
+  });
+  return groups;
+}
+
+// 255 where `labels` holds one of the group's labels, within `region`.
+cv::Mat GroupMask(const cv::Mat& labels, const Group& group, cv::Rect region) {
+  cv::Mat mask, one;
+  cv::compare(labels(region), group.labels.front(), mask, cv::CMP_EQ);
+  for (size_t i = 1; i < group.labels.size(); ++i) {
+    cv::compare(labels(region), group.labels[i], one, cv::CMP_EQ);
+    mask |= one;
+  }
+  return mask;
+}
+
+struct Cut {
+  cv::Mat ink;   // the digit's ink, stretched, cropped to `box`
+  cv::Rect box;  // within the region that was cut from
+};
+
+// One digit's ink: `ink` covers a region around it, `core` marks its thresholded strokes there.
+// The ink near the strokes (the anti-aliased edge belongs to the digit) is kept and everything
+// else — other digits' ink, noise — dropped; it is stretched so that a typical stroke pixel is
+// 255 (MNIST strokes are saturated) while edges keep their grey levels.
+Cut StretchDigit(const cv::Mat& ink, const cv::Mat& core, int threshold) {
+  Cut cut;
+  cut.box = cv::boundingRect(core);
+  if (cut.box.empty()) return cut;
+  const int level = std::max(threshold + 1, Percentile(HistogramOf(ink, core), 0.5));
+  const int radius = std::max(1, cut.box.height / 25);
+  cv::Mat near;
+  cv::dilate(core, near,
+             cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(2 * radius + 1, 2 * radius + 1)));
+  const int floor = threshold / 4;
+  std::array<uint8_t, 256> stretch{};
+  for (int v = 0; v < 256; ++v) {
+    stretch[v] = cv::saturate_cast<uint8_t>(255.0 * (v - floor) / (level - floor));
+  }
+  cut.ink.create(cut.box.size(), CV_8UC1);
+  for (int r = 0; r < cut.box.height; ++r) {
+    const uint8_t* in = ink.ptr<uint8_t>(cut.box.y + r) + cut.box.x;
+    const uint8_t* keep = near.ptr<uint8_t>(cut.box.y + r) + cut.box.x;
+    uint8_t* out = cut.ink.ptr<uint8_t>(r);
+    for (int c = 0; c < cut.box.width; ++c) out[c] = keep[c] != 0 ? stretch[in[c]] : 0;
+  }
+  return cut;
+}
+
+cv::Rect Scaled(const cv::Rect& box, double factor) {
+  const int x = static_cast<int>(std::floor(box.x * factor));
+  const int y = static_cast<int>(std::floor(box.y * factor));
+  return cv::Rect(x, y, static_cast<int>(std::ceil(box.br().x * factor)) - x,
+                  static_cast<int>(std::ceil(box.br().y * factor)) - y);
+}
+
+}  // namespace
+
+cv::Mat NormalizeDigit(const cv::Mat& ink) {
+  cv::Mat field(kField, kField, CV_8UC1, cv::Scalar(0));
+  if (ink.empty()) return field;
+  const double factor = static_cast<double>(kBox) / std::max(ink.rows, ink.cols);
+  const cv::Size size(std::max(1, static_cast<int>(std::lround(ink.cols * factor))),
+                      std::max(1, static_cast<int>(std::lround(ink.rows * factor))));
+  cv::Mat boxed;
+  cv::resize(ink, boxed, size, 0, 0, factor < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
+  const cv::Moments moments = cv::moments(boxed);
+  double cx = (size.width - 1) / 2.0, cy = (size.height - 1) / 2.0;
+  if (moments.m00 > 0) {
+    cx = moments.m10 / moments.m00;
+    cy = moments.m01 / moments.m00;
+  }
+  // Pixel i's centre is at i, so this puts the centre of mass on pixel (14, 14).
+  const int left = static_cast<int>(std::lround(kField / 2 - cx));
+  const int top = static_cast<int>(std::lround(kField / 2 - cy));
+  const cv::Rect target = cv::Rect(left, top, size.width, size.height) & cv::Rect(0, 0, kField, kField);
+  if (target.empty()) return field;
+  boxed(cv::Rect(target.x - left, target.y - top, target.width, target.height))
+      .copyTo(field(target));
+  return field;
+}
+
+std::vector<ExtractedDigit> ExtractDigits(const cv::Mat& image, const DigitExtractOptions& options) {
+  std::vector<ExtractedDigit> digits;
+  if (image.empty()) return digits;
+  // Three resolutions: `grey` (the picture, brought down to max_side when huge), `work` (where
+  // digits are found: small enough to be fast, large enough to see every digit) and the
+  // overview (polarity, background). Each digit is then cut from `grey`, at full detail.
+  cv::Mat grey = ToGrey(image);
+  double full_scale = 1.0;  // grey pixels per original pixel
+  if (std::max(grey.rows, grey.cols) > options.max_side) {
+    full_scale = static_cast<double>(options.max_side) / std::max(grey.rows, grey.cols);
+    cv::resize(grey, grey, cv::Size(), full_scale, full_scale, cv::INTER_AREA);
+  }
+  const int work_factor = ShrinkFactor(std::min(grey.rows, grey.cols), options.analysis_side);
+  const cv::Mat work = Shrunk(grey, work_factor);
+  const double work_scale = static_cast<double>(work.cols) / grey.cols;  // work px per grey px
+  const cv::Mat overview =
+      Shrunk(work, ShrinkFactor(std::max(work.rows, work.cols), kOverviewSide));
+  const bool dark_ink = InkIsDark(overview);
+  const cv::Mat background = Background(overview, dark_ink, overview.data != grey.data);
+  cv::Mat work_background;
+  cv::resize(background, work_background, work.size(), 0, 0, cv::INTER_LINEAR);
+  const cv::Mat ink = InkOf(work, work_background, dark_ink);
+  cv::Mat binary;
+  const double otsu = cv::threshold(ink, binary, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
+  const int threshold =
+      static_cast<int>(std::max(otsu, std::ceil(options.min_contrast * 255.0)));
+  if (threshold > otsu) cv::threshold(ink, binary, threshold, 255, cv::THRESH_BINARY);
+
+  cv::Mat labels;
+  for (const Group& group : FindDigitGroups(binary, labels, options, work_scale * full_scale)) {
+    Cut cut;
+    cv::Rect region = group.box;  // where `cut.box` is relative to, in grey pixels
+    if (work.data == grey.data) {
+      cut = StretchDigit(ink(group.box), GroupMask(labels, group, group.box), threshold);
+    } else {
+      // The digit's strokes found in `work`, widened by a pixel, mark where its ink may be at
+      // full detail; other digits' ink stays out.
+      const cv::Rect around =
+          (group.box + cv::Size(2, 2) - cv::Point(1, 1)) & cv::Rect({}, work.size());
+      cv::Mat allowed;
+      cv::dilate(GroupMask(labels, group, around), allowed, cv::Mat());
+      region = Scaled(around, work_factor) & cv::Rect({}, grey.size());
+      cv::resize(allowed, allowed, region.size(), 0, 0, cv::INTER_NEAREST);
+      const cv::Mat detail =
+          InkOf(grey(region), BackgroundOf(background, grey.size(), region), dark_ink);
+      cut = StretchDigit(detail, (detail > threshold) & allowed, threshold);
+    }
+    if (cut.box.empty()) continue;
+    ExtractedDigit digit;
+    digit.image = NormalizeDigit(cut.ink);
+    digit.box = Scaled(cut.box + region.tl(), 1.0 / full_scale) & cv::Rect({}, image.size());
+    digits.push_back(std::move(digit));
+  }
+  return digits;
+}
+
+}  // namespace pipeline

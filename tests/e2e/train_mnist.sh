@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# ctest-labels: slow
+# Trains the repository's train.graph on MNIST with its default recipe: the final test accuracy
+# must reach 99.0%, latest.ckpt and best.ckpt must exist and `pipeline inspect` must accept them
+# (and refuse a damaged copy with exit 1, naming it). Prints the wall time, the time at which
+# test accuracy first reached 99.0% and the training throughput.
+set -euo pipefail
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+run="$work/run"
+
+start=$(date +%s.%N)
+"$PIPELINE" run "$SOURCE_DIR/train.graph" \
+  --set "train_data.images=$MNIST_DIR/train-images-idx3-ubyte.gz" \
+  --set "train_data.labels=$MNIST_DIR/train-labels-idx1-ubyte.gz" \
+  --set "test_data.images=$MNIST_DIR/t10k-images-idx3-ubyte.gz" \
+  --set "test_data.labels=$MNIST_DIR/t10k-labels-idx1-ubyte.gz" \
+  --set "checkpoint.dir=$run" 2>"$work/stderr" || { cat "$work/stderr"; exit 1; }
+end=$(date +%s.%N)
+grep '^epoch ' "$work/stderr" || true
+
+for name in latest best; do
+  [[ -f "$run/$name.ckpt" ]] || { echo "missing $run/$name.ckpt"; ls -la "$run"; exit 1; }
+  "$PIPELINE" inspect "$run/$name.ckpt" >"$work/$name.txt" ||
+    { echo "inspect $name.ckpt failed"; exit 1; }
+done
+grep -q "CRC-32 [0-9a-f]* ok" "$work/latest.txt" || { cat "$work/latest.txt"; exit 1; }
+
+# The metrics table of `inspect`: epoch step lr train-loss train-acc test-loss test-acc img/s at.
+metrics() { awk '/^metrics:/ {on = 1; next} /^[a-z]/ {on = 0} on && $1 ~ /^[0-9]+$/' "$1"; }
+metrics "$work/latest.txt" >"$work/table"
+[[ -s "$work/table" ]] || { echo "no metrics in inspect output:"; cat "$work/latest.txt"; exit 1; }
+final=$(tail -1 "$work/table" | awk '{sub("%", "", $7); print $7}')
+reached=$(awk '{sub("%", "", $7); if ($7 + 0 >= 99.0) {print $9; exit}}' "$work/table")
+rate=$(awk '{sum += $8; n++} END {printf "%.0f", sum / n}' "$work/table")
+wall=$(awk -v s="$start" -v e="$end" 'BEGIN {printf "%.1f", e - s}')
+echo "final test accuracy ${final}%, 99.0% reached at ${reached:-never} s, wall ${wall} s," \
+  "training ${rate} images/s"
+awk -v a="$final" 'BEGIN {exit !(a >= 99.0)}' || { echo "final accuracy below 99.0%"; exit 1; }
+
+# A damaged checkpoint is refused with exit 1 and its name.
+head -c 100000 "$run/latest.ckpt" >"$work/damaged.ckpt"
+if "$PIPELINE" inspect "$work/damaged.ckpt" >/dev/null 2>"$work/damaged.err"; then
+  echo "inspect accepted a truncated checkpoint"; exit 1
+else
+  code=$?
+fi
+[[ $code -eq 1 ]] || { echo "inspect exited $code on a damaged checkpoint, expected 1"; exit 1; }
+grep -q "damaged.ckpt" "$work/damaged.err" || { cat "$work/damaged.err"; exit 1; }
+echo "ok"

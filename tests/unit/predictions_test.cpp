@@ -1,0 +1,242 @@
+// predictions: the rows it writes (CSV and JSON lines), one per file whatever the number of
+// digits, errors as rows, the atomic write, the exit status; and the whole photo path
+// (image_source → digit_extract → classifier → predictions) through the engine.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <opencv2/imgcodecs.hpp>
+
+#include "pipeline/engine/graph.h"
+#include "pipeline/engine/runner.h"
+#include "pipeline/payloads.h"
+#include "stages/sources/idx_reader.h"
+#include "tests/unit/fake_classifier.h"
+#include "tests/unit/stage_test_util.h"
+#include "tools/digit_photos.h"
+
+namespace pipeline {
+namespace {
+
+namespace fs = std::filesystem;
+using stage_test::OpenStage;
+using stage_test::RecordingEmitter;
+using stage_test::StandardRegistry;
+using stage_test::TempDir;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream file(path);
+  return std::string(std::istreambuf_iterator<char>(file), {});
+}
+
+std::shared_ptr<Prediction> Reading(const std::string& source, int predicted, float confidence,
+                                    cv::Rect box, int part = 0, int parts = 1, int label = -1) {
+  auto p = std::make_shared<Prediction>();
+  p->source = source;
+  p->predicted = predicted;
+  p->confidence = confidence;
+  p->probabilities.assign(10, 0.0f);
+  p->probabilities[static_cast<size_t>(predicted)] = confidence;
+  p->probabilities[static_cast<size_t>((predicted + 3) % 10)] = (1 - confidence) * 0.75f;
+  p->probabilities[static_cast<size_t>((predicted + 5) % 10)] = (1 - confidence) * 0.25f;
+  p->box = box;
+  p->part = part;
+  p->parts = parts;
+  p->label = label;
+  return p;
+}
+
+std::shared_ptr<Prediction> Failure(const std::string& source, const std::string& error) {
+  auto p = std::make_shared<Prediction>();
+  p->source = source;
+  p->error = error;
+  return p;
+}
+
+// Three files: two digits read, one unreadable (its message has a comma), one labelled digit.
+std::vector<Message> ThreeFiles() {
+  return {
+      {0, 0, 0, Reading("photos/a.png", 4, 0.9f, {10, 20, 30, 40}, 0, 2)},
+      {0, 0, 0, Reading("photos/a.png", 2, 0.8f, {50, 22, 28, 41}, 1, 2)},
+      {0, 1, 0, Failure("photos/b, broken.png", "cannot decode: truncated JPEG")},
+      {0, 2, 0, Reading("photos/c.png", 7, 0.96f, {1, 2, 3, 4}, 0, 1, 7)},
+  };
+}
+
+TEST(PredictionsTest, WritesOneCsvRowPerFileAndFailsAfterWritingWhenAFileFailed) {
+  TempDir dir;
+  const std::string output = dir.file("out.csv");
+  const Registry registry = StandardRegistry();
+  auto sink = OpenStage(registry, "predictions", {{"output", output}});
+  RecordingEmitter out;
+  for (const Message& msg : ThreeFiles()) sink->process(msg, out);
+  // Nothing appears under the final name before the end: no reader sees half a file.
+  EXPECT_FALSE(fs::exists(output));
+  EXPECT_TRUE(fs::exists(output + ".tmp"));
+  testing::internal::CaptureStdout();
+  try {
+    sink->close(out);
+    ADD_FAILURE() << "expected the failed file to fail the run";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("1 of 3 files could not be read"));
+  }
+  const std::string summary = testing::internal::GetCapturedStdout();
+  EXPECT_EQ(summary, "predictions: 3 files, 1 failed, 1 of 1 labelled correct (100.00%) -> " +
+                         output + "\n");
+  EXPECT_FALSE(fs::exists(output + ".tmp"));
+  EXPECT_EQ(ReadFile(output),
+            "file,digits,confidence,top3,boxes,label,error\n"
+            "photos/a.png,42,0.9000;0.8000,4:0.9000 7:0.0750 9:0.0250;2:0.8000 5:0.1500 "
+            "7:0.0500,10 20 30 40;50 22 28 41,,\n"
+            "\"photos/b, broken.png\",,,,,,cannot decode: truncated JPEG\n"
+            "photos/c.png,7,0.9600,7:0.9600 0:0.0300 2:0.0100,1 2 3 4,7,\n");
+}
+
+TEST(PredictionsTest, WritesJsonLinesAndExitsCleanlyWhenToldTo) {
+  TempDir dir;
+  const std::string output = dir.file("out.jsonl");
+  const Registry registry = StandardRegistry();
+  auto sink = OpenStage(registry, "predictions",
+                        {{"output", output}, {"format", "jsonl"}, {"fail_on_error", "false"}});
+  RecordingEmitter out;
+  for (const Message& msg : ThreeFiles()) sink->process(msg, out);
+  testing::internal::CaptureStdout();
+  EXPECT_NO_THROW(sink->close(out));
+  testing::internal::GetCapturedStdout();
+  EXPECT_EQ(ReadFile(output),
+            "{\"file\": \"photos/a.png\", \"digits\": \"42\", \"confidence\": [0.9000, 0.8000], "
+            "\"top3\": [[{\"digit\": 4, \"p\": 0.9000}, {\"digit\": 7, \"p\": 0.0750}, "
+            "{\"digit\": 9, \"p\": 0.0250}], [{\"digit\": 2, \"p\": 0.8000}, {\"digit\": 5, "
+            "\"p\": 0.1500}, {\"digit\": 7, \"p\": 0.0500}]], \"boxes\": [[10, 20, 30, 40], "
+            "[50, 22, 28, 41]], \"label\": null, \"error\": null}\n"
+            "{\"file\": \"photos/b, broken.png\", \"digits\": \"\", \"confidence\": [], "
+            "\"top3\": [], \"boxes\": [], \"label\": null, \"error\": \"cannot decode: "
+            "truncated JPEG\"}\n"
+            "{\"file\": \"photos/c.png\", \"digits\": \"7\", \"confidence\": [0.9600], "
+            "\"top3\": [[{\"digit\": 7, \"p\": 0.9600}, {\"digit\": 0, \"p\": 0.0300}, "
+            "{\"digit\": 2, \"p\": 0.0100}]], \"boxes\": [[1, 2, 3, 4]], \"label\": \"7\", "
+            "\"error\": null}\n");
+}
+
+TEST(PredictionsTest, StreamsRowsToStdoutAsTheyComplete) {
+  const Registry registry = StandardRegistry();
+  auto sink = OpenStage(registry, "predictions", {{"output", "-"}, {"fail_on_error", "false"}});
+  RecordingEmitter out;
+  const std::vector<Message> messages = ThreeFiles();
+  testing::internal::CaptureStdout();
+  sink->process(messages[0], out);
+  sink->process(messages[1], out);  // both parts of a.png: its row is complete
+  const std::string streamed = testing::internal::GetCapturedStdout();
+  EXPECT_THAT(streamed, HasSubstr("photos/a.png,42,"));
+  testing::internal::CaptureStdout();
+  testing::internal::CaptureStderr();
+  sink->process(messages[2], out);
+  sink->process(messages[3], out);
+  sink->close(out);
+  const std::string rest = testing::internal::GetCapturedStdout();
+  EXPECT_THAT(testing::internal::GetCapturedStderr(), HasSubstr("predictions: 3 files, 1 failed"));
+  EXPECT_THAT(rest, HasSubstr("broken.png"));
+  EXPECT_THAT(rest, HasSubstr("photos/c.png,7,"));
+}
+
+TEST(PredictionsTest, GroupsDigitsOfOneFileEvenWhenTheClassifierDroppedParts) {
+  TempDir dir;
+  const std::string output = dir.file("out.csv");
+  const Registry registry = StandardRegistry();
+  auto sink = OpenStage(registry, "predictions", {{"output", output}});
+  RecordingEmitter out;
+  // parts left at 1 for each digit of one file: the (epoch, index) still groups them.
+  sink->process({0, 5, 0, Reading("x.png", 1, 0.5f, {0, 0, 1, 1})}, out);
+  sink->process({0, 5, 0, Reading("x.png", 2, 0.5f, {2, 0, 1, 1})}, out);
+  sink->process({0, 5, 0, Reading("x.png", 3, 0.5f, {4, 0, 1, 1})}, out);
+  sink->process({0, 6, 0, Reading("x.png", 9, 0.5f, {0, 0, 1, 1})}, out);  // listed twice
+  testing::internal::CaptureStdout();
+  sink->close(out);
+  testing::internal::GetCapturedStdout();
+  std::istringstream rows(ReadFile(output));
+  std::string header, first, second, extra;
+  std::getline(rows, header);
+  std::getline(rows, first);
+  std::getline(rows, second);
+  EXPECT_THAT(first, testing::StartsWith("x.png,123,"));
+  EXPECT_THAT(second, testing::StartsWith("x.png,9,"));
+  EXPECT_FALSE(std::getline(rows, extra));
+}
+
+TEST(PredictionsTest, ARunThatFailsLeavesNoFileBehind) {
+  TempDir dir;
+  const std::string output = dir.file("out.csv");
+  {
+    const Registry registry = StandardRegistry();
+    auto sink = OpenStage(registry, "predictions", {{"output", output}});
+    RecordingEmitter out;
+    sink->process(ThreeFiles()[0], out);
+  }  // destroyed without close(), as after a failure elsewhere in the graph
+  EXPECT_FALSE(fs::exists(output));
+  EXPECT_FALSE(fs::exists(output + ".tmp"));
+}
+
+// The product path through the engine: photos made from MNIST digits, an unreadable file and a
+// blank page in one folder; the classifier is a stand-in, so the digits read are 1, 12, 123...
+TEST(PredictionsTest, FolderOfPhotosGivesOneRowPerFileThroughTheEngine) {
+  TempDir dir;
+  const std::string photos_dir = dir.file("photos");
+  fs::create_directories(photos_dir);
+  const IdxImages images = ReadIdxImages(std::string(PIPELINE_MNIST_DIR) +
+                                         "/t10k-images-idx3-ubyte.gz");
+  std::mt19937_64 rng(4);
+  const photos::Photo single =
+      photos::Render(photos::SingleDigitScene(images.image(0), 7, rng), rng);
+  ASSERT_TRUE(cv::imwrite(photos_dir + "/a_label7.jpg", single.image));
+  const photos::Photo strip = photos::Render(
+      photos::StripScene({images.image(1), images.image(2), images.image(3)}, {2, 1, 0}, rng), rng);
+  ASSERT_TRUE(cv::imwrite(photos_dir + "/b_strip.png", strip.image));
+  std::ofstream(photos_dir + "/c_broken.png") << "not a png";
+  photos::Scene blank_scene = photos::SingleDigitScene(images.image(0), 7, rng);
+  blank_scene.digits.clear();
+  ASSERT_TRUE(cv::imwrite(photos_dir + "/d_blank.jpg", photos::Render(blank_scene, rng).image));
+
+  Registry registry = StandardRegistry();
+  stage_test::RegisterFakeClassifier(registry);
+  const std::string output = dir.file("predictions.csv");
+  const std::string graph =
+      "stage { name: \"source\" plugin: \"image_source\" param { key: \"path\" value: \"" +
+      photos_dir + "\" } }\n"
+      "stage { name: \"extract\" plugin: \"digit_extract\" input: \"source\" }\n"
+      "stage { name: \"classify\" plugin: \"fake_classify\" input: \"extract\" }\n"
+      "stage { name: \"output\" plugin: \"predictions\" input: \"classify\" "
+      "param { key: \"output\" value: \"" + output + "\" } }\n";
+  LoadResult loaded = LoadGraphText(graph, "photos.graph", registry, {});
+  ASSERT_TRUE(loaded.graph) << FormatAll(loaded.errors);
+  RunOptions options;
+  options.threads = 2;
+  testing::internal::CaptureStdout();
+  const RunResult result = RunGraph(*loaded.graph, options);
+  const std::string summary = testing::internal::GetCapturedStdout();
+  // Two files failed, so the run fails — after writing every row.
+  EXPECT_FALSE(result.ok);
+  EXPECT_THAT(result.error, HasSubstr("2 of 4 files could not be read"));
+  EXPECT_THAT(summary, HasSubstr("predictions: 4 files, 2 failed, 0 of 1 labelled correct"));
+  std::istringstream rows(ReadFile(output));
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(rows, line);) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 5u);
+  EXPECT_THAT(lines[1], testing::MatchesRegex(".*/a_label7.jpg,1,0.7500,1:0.7500 2:0.0900 "
+                                               "[0-9]:0.0200,[0-9]+ [0-9]+ [0-9]+ [0-9]+,7,"));
+  EXPECT_THAT(lines[2], testing::MatchesRegex(".*/b_strip.png,123,0.7500;0.7500;0.7500,.*,,"));
+  EXPECT_THAT(lines[3], testing::MatchesRegex(".*/c_broken.png,,,,,,cannot decode: not an image.*"));
+  EXPECT_THAT(lines[4], testing::MatchesRegex(".*/d_blank.jpg,,,,,,no digit found"));
+}
+
+}  // namespace
+}  // namespace pipeline
