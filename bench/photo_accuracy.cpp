@@ -14,11 +14,10 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <opencv2/imgcodecs.hpp>
 #include <random>
 #include <string>
 #include <vector>
-
-#include <opencv2/imgcodecs.hpp>
 
 #include "bench/photo_bench_util.h"
 #include "stages/sources/idx_reader.h"
@@ -79,9 +78,12 @@ std::string PredictGraph(const std::string& source_stage, const std::string& che
   }
   graph += "stage { name: \"classify\" plugin: \"cnn_predict\" input: \"" + input +
            "\" param { key: \"checkpoint\" value: \"" + checkpoint + "\" } }\n";
-  graph += "stage { name: \"out\" plugin: \"predictions\" input: \"classify\" "
-           "param { key: \"output\" value: \"" + output + "\" } "
-           "param { key: \"fail_on_error\" value: \"false\" } }\n";
+  graph +=
+      "stage { name: \"out\" plugin: \"predictions\" input: \"classify\" "
+      "param { key: \"output\" value: \"" +
+      output +
+      "\" } "
+      "param { key: \"fail_on_error\" value: \"false\" } }\n";
   return graph;
 }
 
@@ -91,13 +93,20 @@ int main(int argc, char** argv) {
   Options options;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
-    if (flag == "--checkpoint") options.checkpoint = value;
-    else if (flag == "--mnist") options.mnist = value;
-    else if (flag == "--singles") options.singles = std::stoi(value);
-    else if (flag == "--strips") options.strips = std::stoi(value);
-    else if (flag == "--threads") options.threads = std::stoi(value);
-    else if (flag == "--seed") options.seed = std::stoull(value);
-    else if (flag == "--keep") options.keep = value == "1";
+    if (flag == "--checkpoint")
+      options.checkpoint = value;
+    else if (flag == "--mnist")
+      options.mnist = value;
+    else if (flag == "--singles")
+      options.singles = std::stoi(value);
+    else if (flag == "--strips")
+      options.strips = std::stoi(value);
+    else if (flag == "--threads")
+      options.threads = std::stoi(value);
+    else if (flag == "--seed")
+      options.seed = std::stoull(value);
+    else if (flag == "--keep")
+      options.keep = value == "1";
     else {
       std::cerr << "unknown option " << flag << "\n";
       return 2;
@@ -129,9 +138,8 @@ int main(int argc, char** argv) {
         digits.push_back(images.image(index));
         digit_labels.push_back(labels[static_cast<size_t>(index)]);
       }
-      const photos::Scene scene = single
-                                      ? photos::SingleDigitScene(digits[0], digit_labels[0], rng)
-                                      : photos::StripScene(digits, digit_labels, rng);
+      const photos::Scene scene = single ? photos::SingleDigitScene(digits[0], digit_labels[0], rng)
+                                         : photos::StripScene(digits, digit_labels, rng);
       const photos::Photo photo = photos::Render(scene, rng);
       const bool jpeg = photos::Uniform(rng, 0, 1) < 0.7;
       const int quality = static_cast<int>(photos::Uniform(rng, 60, 95));
@@ -142,7 +150,8 @@ int main(int argc, char** argv) {
                     jpeg ? "jpg" : "png");
       const std::vector<uint8_t> bytes = photos::Encode(photo.image, jpeg, quality);
       std::ofstream(photos + "/" + name, std::ios::binary)
-          .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+          .write(reinterpret_cast<const char*>(bytes.data()),
+                 static_cast<std::streamsize>(bytes.size()));
       Truth& t = truth[photos + "/" + name];
       for (int label : photo.labels) t.digits += std::to_string(label);
       // Render sorts left to right; map the indices the same way (by label order is ambiguous
@@ -151,8 +160,8 @@ int main(int argc, char** argv) {
       if (single) t.mnist_indices = indices;
     }
     std::cout << "generated " << options.singles << " single-digit photos and " << options.strips
-              << " strips of 2-5 digits (" << jpegs << " JPEG, " << greys << " grey) in "
-              << photos << "\n";
+              << " strips of 2-5 digits (" << jpegs << " JPEG, " << greys << " grey) in " << photos
+              << "\n";
 
     // Extraction alone: digits found, box overlap, likeness to the MNIST original.
     int one_found = 0, boxes_ok = 0, strips_count_ok = 0;
@@ -185,13 +194,17 @@ int main(int argc, char** argv) {
       const std::string photo_csv = dir + "/photos.csv", mnist_csv = dir + "/mnist.csv";
       bench::RunGraphText(
           PredictGraph("stage { name: \"source\" plugin: \"image_source\" param { key: \"path\" "
-                       "value: \"" + photos + "\" } }\n",
+                       "value: \"" +
+                           photos + "\" } }\n",
                        options.checkpoint, photo_csv, true),
           options.threads);
       bench::RunGraphText(
           PredictGraph("stage { name: \"source\" plugin: \"idx_source\" param { key: \"images\" "
-                       "value: \"" + options.mnist + "/t10k-images-idx3-ubyte.gz\" } param { key: "
-                       "\"labels\" value: \"" + options.mnist + "/t10k-labels-idx1-ubyte.gz\" } }\n",
+                       "value: \"" +
+                           options.mnist +
+                           "/t10k-images-idx3-ubyte.gz\" } param { key: "
+                           "\"labels\" value: \"" +
+                           options.mnist + "/t10k-labels-idx1-ubyte.gz\" } }\n",
                        options.checkpoint, mnist_csv, false),
           options.threads);
       int single_ok = 0, strip_ok = 0, strip_digits = 0, strip_digits_ok = 0;
@@ -204,7 +217,8 @@ int main(int argc, char** argv) {
         strip_ok += row.error.empty() && row.digits == t.digits;
         strip_digits += static_cast<int>(t.digits.size());
         if (row.digits.size() == t.digits.size()) {
-          for (size_t k = 0; k < t.digits.size(); ++k) strip_digits_ok += row.digits[k] == t.digits[k];
+          for (size_t k = 0; k < t.digits.size(); ++k)
+            strip_digits_ok += row.digits[k] == t.digits[k];
         }
       }
       int mnist_ok = 0, mnist_rows = 0;
@@ -219,9 +233,8 @@ int main(int argc, char** argv) {
                 << "\ngap: " << std::fixed;
       std::printf("%.2f points (must be under 1.5)\n", 100 * (mnist_accuracy - photo_accuracy));
       std::cout << "strips (" << options.strips << "): all digits right "
-                << Percent(options.strips ? double(strip_ok) / options.strips : 0)
-                << ", per digit " << Percent(strip_digits ? double(strip_digits_ok) / strip_digits : 0)
-                << "\n";
+                << Percent(options.strips ? double(strip_ok) / options.strips : 0) << ", per digit "
+                << Percent(strip_digits ? double(strip_digits_ok) / strip_digits : 0) << "\n";
     }
     if (!options.keep) fs::remove_all(dir);
     return 0;

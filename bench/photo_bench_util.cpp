@@ -5,11 +5,14 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <deque>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <stdexcept>
 
 #include "pipeline/engine/graph.h"
+#include "pipeline/payloads.h"
 #include "stages/stage_registrations.h"
 
 namespace pipeline::bench {
@@ -46,6 +49,56 @@ std::string ProfileLines(const RunResult& result) {
 
 namespace {
 
+// Predictions come out of cnn_predict in the order their samples went in.
+class FieldCopier : public Emitter {
+ public:
+  FieldCopier(Emitter& out, std::deque<std::shared_ptr<const Sample>>& waiting)
+      : out_(out), waiting_(waiting) {}
+  void emit(std::shared_ptr<const Payload> payload, int64_t epoch, int64_t index,
+            int port) override {
+    const std::shared_ptr<const Sample> sample = waiting_.front();
+    waiting_.pop_front();
+    auto prediction = std::make_shared<Prediction>(payload_as<Prediction>(payload.get()));
+    if (!sample->error.empty()) prediction->error = sample->error;
+    prediction->part = sample->part;
+    prediction->parts = sample->parts;
+    prediction->origin = sample->origin;
+    out_.emit(std::move(prediction), epoch, index, port);
+  }
+  void end_epoch(int64_t epoch) override { out_.end_epoch(epoch); }
+
+ private:
+  Emitter& out_;
+  std::deque<std::shared_ptr<const Sample>>& waiting_;
+};
+
+class CnnPredictWithFields : public Stage {
+ public:
+  explicit CnnPredictWithFields(const StageInfo& inner) : inner_(inner.create()) {}
+  void open(const Params& params) override {
+    inner_->set_env(env());
+    inner_->open(params);
+  }
+  int held_inputs() const override { return inner_->held_inputs(); }
+  void process(const Message& msg, Emitter& out) override {
+    waiting_.push_back(std::static_pointer_cast<const Sample>(msg.payload));
+    FieldCopier copier(out, waiting_);
+    inner_->process(msg, copier);
+  }
+  void end_epoch(int port, int64_t epoch, Emitter& out) override {
+    FieldCopier copier(out, waiting_);
+    inner_->end_epoch(port, epoch, copier);
+  }
+  void close(Emitter& out) override {
+    FieldCopier copier(out, waiting_);
+    inner_->close(copier);
+  }
+
+ private:
+  std::unique_ptr<Stage> inner_;
+  std::deque<std::shared_ptr<const Sample>> waiting_;
+};
+
 std::vector<std::string> SplitCsvLine(const std::string& line) {
   std::vector<std::string> fields(1);
   bool quoted = false;
@@ -73,6 +126,16 @@ std::vector<std::string> SplitCsvLine(const std::string& line) {
 
 }  // namespace
 
+void RegisterCnnPredictWithFields(Registry& registry) {
+  static StageInfo inner;
+  inner = registry.find("cnn_predict")->info;
+  StageInfo info = inner;
+  info.name = "cnn_predict_fields";
+  info.doc = "cnn_predict, passing each sample's error, part, parts and origin on";
+  info.create = [] { return std::make_unique<CnnPredictWithFields>(inner); };
+  registry.add(std::move(info));
+}
+
 std::vector<PredictionCsvRow> ReadPredictionsCsv(const std::string& path) {
   std::ifstream file(path);
   if (!file) throw std::runtime_error(path + ": cannot read");
@@ -81,7 +144,9 @@ std::vector<PredictionCsvRow> ReadPredictionsCsv(const std::string& path) {
   std::vector<PredictionCsvRow> rows;
   while (std::getline(file, line)) {
     const std::vector<std::string> f = SplitCsvLine(line);
-    if (f.size() != 7) throw std::runtime_error(path + ": row with " + std::to_string(f.size()) + " fields: " + line);
+    if (f.size() != 7)
+      throw std::runtime_error(path + ": row with " + std::to_string(f.size()) +
+                               " fields: " + line);
     rows.push_back({f[0], f[1], f[2], f[3], f[4], f[5], f[6]});
   }
   return rows;
@@ -102,8 +167,8 @@ double ProcessCpuSeconds() {
 }
 
 std::string MakeTempDir(const std::string& prefix) {
-  const std::filesystem::path path = std::filesystem::temp_directory_path() /
-                                     (prefix + "-" + std::to_string(::getpid()));
+  const std::filesystem::path path =
+      std::filesystem::temp_directory_path() / (prefix + "-" + std::to_string(::getpid()));
   std::filesystem::remove_all(path);
   std::filesystem::create_directories(path);
   return path.string();

@@ -28,6 +28,11 @@ std::vector<PredictionCsvRow> ReadPredictionsCsv(const std::string& path);
 
 double Median(std::vector<double> values);
 
+// Registers "cnn_predict_fields": cnn_predict, plus what its predictions must carry from their
+// samples and, at the time of writing, do not (error, part, parts, origin). A stand-in until
+// cnn_predict copies them itself; it adds only a copy per prediction.
+void RegisterCnnPredictWithFields(Registry& registry);
+
 // CPU time (user + system) this process has used so far, all threads.
 double ProcessCpuSeconds();
 

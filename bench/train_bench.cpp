@@ -56,6 +56,7 @@ struct Options {
   double momentum = 0.9;
   double weight_decay = 0;
   double label_smoothing = 0;
+  double dropout = 0;  // before the last layer
   uint64_t seed = 1;
 };
 
@@ -67,7 +68,8 @@ void usage() {
       "  --accuracy: train on MNIST and report test accuracy and wall time\n"
       "      --epochs N (3) --train-batch N (128) --optimizer adam|adamw|sgd|nesterov|rmsprop\n"
       "      --lr X (3e-3) --schedule onecycle|cosine|constant|step --precision fp32|bf16\n"
-      "      --momentum X (0.9) --weight-decay X (0) --label-smoothing X (0) --seed N (1)\n");
+      "      --momentum X (0.9) --weight-decay X (0) --label-smoothing X (0) --seed N (1)\n"
+      "      --dropout X (0: none; else a dropout layer before the last dense layer)\n");
 }
 
 Options parse(int argc, char** argv) {
@@ -118,6 +120,8 @@ Options parse(int argc, char** argv) {
       o.weight_decay = std::stod(value());
     } else if (arg == "--label-smoothing") {
       o.label_smoothing = std::stod(value());
+    } else if (arg == "--dropout") {
+      o.dropout = std::stod(value());
     } else if (arg == "--seed") {
       o.seed = std::stoull(value());
     } else {
@@ -301,12 +305,21 @@ void run_accuracy(const Options& o) {
   const Dataset test = load_split("t10k");
   proto::ModelSpec spec = seed_spec(o.precision);
   spec.set_label_smoothing(static_cast<float>(o.label_smoothing));
+  if (o.dropout > 0) {
+    proto::LayerSpec dropout;
+    dropout.mutable_dropout()->set_rate(static_cast<float>(o.dropout));
+    spec.mutable_layer()->Add(std::move(dropout));
+    spec.mutable_layer()->SwapElements(spec.layer_size() - 1, spec.layer_size() - 2);
+  }
   Model model(spec, o.seed);
   const int64_t steps_per_epoch = (train.count + o.train_batch - 1) / o.train_batch;
   Trainer trainer(model, optimizer_spec(o), schedule_spec(o, steps_per_epoch * o.epochs));
-  std::printf("accuracy run: %s, %s lr %g, %s schedule, batch %d, %d epochs, seed %llu\n",
-              o.precision.c_str(), o.optimizer.c_str(), o.lr, o.schedule.c_str(), o.train_batch,
-              o.epochs, static_cast<unsigned long long>(o.seed));
+  std::printf(
+      "accuracy run: %s, %s lr %g weight decay %g, %s schedule, batch %d, %d epochs, "
+      "label smoothing %g, dropout %g, seed %llu\n",
+      o.precision.c_str(), o.optimizer.c_str(), o.lr, o.weight_decay, o.schedule.c_str(),
+      o.train_batch, o.epochs, o.label_smoothing, o.dropout,
+      static_cast<unsigned long long>(o.seed));
 
   std::vector<int64_t> order(train.count);
   std::iota(order.begin(), order.end(), 0);

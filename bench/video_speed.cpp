@@ -15,14 +15,13 @@
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <opencv2/imgproc.hpp>
+#include <opencv2/videoio.hpp>
 #include <random>
 #include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
-
-#include <opencv2/imgproc.hpp>
-#include <opencv2/videoio.hpp>
 
 #include "bench/photo_bench_util.h"
 #include "pipeline/payloads.h"
@@ -112,6 +111,7 @@ class TimedSink : public Stage {
 };
 
 void RegisterTimingStages(Registry& registry) {
+  bench::RegisterCnnPredictWithFields(registry);
   StageInfo camera = registry.find("camera_source")->info;
   const Registry::Entry* writer = registry.find("video_writer");
   static StageInfo camera_info, writer_info;
@@ -135,14 +135,18 @@ void RegisterTimingStages(Registry& registry) {
 std::string Graph(const std::string& video, const std::string& checkpoint,
                   const std::string& output) {
   return "stage { name: \"camera\" plugin: \"timed_camera\" param { key: \"path\" value: \"" +
-         video + "\" } }\n"
+         video +
+         "\" } }\n"
          "stage { name: \"extract\" plugin: \"digit_extract\" input: \"camera\" }\n"
-         "stage { name: \"classify\" plugin: \"cnn_predict\" input: \"extract\" "
-         "param { key: \"checkpoint\" value: \"" + checkpoint + "\" } "
+         "stage { name: \"classify\" plugin: \"cnn_predict_fields\" input: \"extract\" "
+         "param { key: \"checkpoint\" value: \"" +
+         checkpoint +
+         "\" } "
          "param { key: \"batch\" value: \"1\" } }\n"
          "stage { name: \"annotate\" plugin: \"annotate\" input: \"classify\" }\n"
          "stage { name: \"out\" plugin: \"timed_sink\" input: \"annotate\" "
-         "param { key: \"path\" value: \"" + output + "\" } }\n";
+         "param { key: \"path\" value: \"" +
+         output + "\" } }\n";
 }
 
 struct Measured {
@@ -194,7 +198,8 @@ void MakeVideo(const std::string& path, int frames, const std::string& mnist) {
   if (!writer.isOpened()) throw std::runtime_error(path + ": cannot write");
   for (int f = 0; f < frames; ++f) {
     for (size_t i = 0; i < scene.digits.size(); ++i) {
-      scene.digits[i].box = start[i].box + cv::Point2d(80 * std::sin(f * 0.05), 40 * std::sin(f * 0.09));
+      scene.digits[i].box =
+          start[i].box + cv::Point2d(80 * std::sin(f * 0.05), 40 * std::sin(f * 0.09));
     }
     cv::Mat frame = photos::Render(scene, rng).image;
     if (frame.channels() == 1) cv::cvtColor(frame, frame, cv::COLOR_GRAY2BGR);
@@ -210,12 +215,18 @@ int main(int argc, char** argv) {
   double camera_fps = 30;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
-    if (flag == "--checkpoint") checkpoint = value;
-    else if (flag == "--frames") frames = std::stoi(value);
-    else if (flag == "--runs") runs = std::stoi(value);
-    else if (flag == "--threads") threads = std::stoi(value);
-    else if (flag == "--camera-fps") camera_fps = std::stod(value);
-    else if (flag == "--mnist") mnist = value;
+    if (flag == "--checkpoint")
+      checkpoint = value;
+    else if (flag == "--frames")
+      frames = std::stoi(value);
+    else if (flag == "--runs")
+      runs = std::stoi(value);
+    else if (flag == "--threads")
+      threads = std::stoi(value);
+    else if (flag == "--camera-fps")
+      camera_fps = std::stod(value);
+    else if (flag == "--mnist")
+      mnist = value;
     else {
       std::cerr << "unknown option " << flag << "\n";
       return 2;
@@ -247,10 +258,11 @@ int main(int argc, char** argv) {
       if (!write) std::cout << "stage busy time, last run:\n" << bench::ProfileLines(m.result);
     }
     const Measured paced = Run(Graph(video, checkpoint, ""), threads, camera_fps);
-    std::printf("latency, frame out of the source → annotated frame at the end, source paced at "
-                "%.0f fps like a camera: median %.1f ms, 95th percentile %.1f ms, max %.1f ms\n",
-                camera_fps, bench::Median(paced.latencies_ms),
-                Percentile(paced.latencies_ms, 0.95), Percentile(paced.latencies_ms, 1.0));
+    std::printf(
+        "latency, frame out of the source → annotated frame at the end, source paced at "
+        "%.0f fps like a camera: median %.1f ms, 95th percentile %.1f ms, max %.1f ms\n",
+        camera_fps, bench::Median(paced.latencies_ms), Percentile(paced.latencies_ms, 0.95),
+        Percentile(paced.latencies_ms, 1.0));
     std::filesystem::remove_all(dir);
     return 0;
   } catch (const std::exception& e) {

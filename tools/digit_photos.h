@@ -9,13 +9,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <random>
-#include <string>
-#include <vector>
-
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <random>
+#include <string>
+#include <vector>
 
 namespace pipeline::photos {
 
@@ -35,9 +34,9 @@ struct PlacedDigit {
 struct Scene {
   cv::Size size;
   std::vector<PlacedDigit> digits;
-  cv::Scalar paper;  // BGR, 0..255
-  cv::Scalar ink;    // BGR
-  double ink_strength = 1;  // 1: opaque pen; lower: pencil
+  cv::Scalar paper;                       // BGR, 0..255
+  cv::Scalar ink;                         // BGR
+  double ink_strength = 1;                // 1: opaque pen; lower: pencil
   double gradient_x = 0, gradient_y = 0;  // brightness change across the page (fraction)
   cv::Point2d shadow_centre;
   double shadow_radius = 1, shadow_depth = 0;  // a soft dark blob (hand, phone)
@@ -48,9 +47,9 @@ struct Scene {
 };
 
 struct Photo {
-  cv::Mat image;  // CV_8UC3 (BGR) or CV_8UC1
-  std::vector<int> labels;       // left to right
-  std::vector<cv::Rect> boxes;   // the digits' ink in the photo, left to right
+  cv::Mat image;                // CV_8UC3 (BGR) or CV_8UC1
+  std::vector<int> labels;      // left to right
+  std::vector<cv::Rect> boxes;  // the digits' ink in the photo, left to right
 };
 
 // The bounding box of the MNIST digit's ink (pixels above a faint level).
@@ -177,8 +176,9 @@ inline Photo Render(const Scene& scene, std::mt19937_64& noise_rng) {
     float* row = light.ptr<float>(r);
     for (int c = 0; c < size.width; ++c) {
       const double dx = c - scene.shadow_centre.x, dy = r - scene.shadow_centre.y;
-      const double shadow = scene.shadow_depth *
-                            std::exp(-(dx * dx + dy * dy) / (scene.shadow_radius * scene.shadow_radius));
+      const double shadow =
+          scene.shadow_depth *
+          std::exp(-(dx * dx + dy * dy) / (scene.shadow_radius * scene.shadow_radius));
       row[c] = static_cast<float>(1.0 + scene.gradient_x * (c / double(size.width) - 0.5) +
                                   scene.gradient_y * (r / double(size.height) - 0.5) - shadow);
     }
@@ -206,7 +206,8 @@ inline Photo Render(const Scene& scene, std::mt19937_64& noise_rng) {
   std::vector<size_t> order(photo.labels.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return photo.boxes[a].x + photo.boxes[a].width / 2 < photo.boxes[b].x + photo.boxes[b].width / 2;
+    return photo.boxes[a].x + photo.boxes[a].width / 2 <
+           photo.boxes[b].x + photo.boxes[b].width / 2;
   });
   Photo sorted{photo.image, {}, {}};
   for (size_t i : order) {

@@ -9,12 +9,11 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <opencv2/videoio.hpp>
 #include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include <opencv2/videoio.hpp>
 
 #include "stages/sources/idx_reader.h"
 #include "tools/digit_photos.h"
@@ -50,16 +49,26 @@ Options Parse(int argc, char** argv) {
     const std::string flag = argv[i];
     if (i + 1 >= argc) throw std::invalid_argument(flag + " needs a value");
     const std::string value = argv[++i];
-    if (flag == "--mnist") options.mnist = value;
-    else if (flag == "--out") options.out = value;
-    else if (flag == "--singles") options.singles = std::stoi(value);
-    else if (flag == "--strips") options.strips = std::stoi(value);
-    else if (flag == "--first") options.first = std::stoi(value);
-    else if (flag == "--seed") options.seed = std::stoull(value);
-    else if (flag == "--video") options.video = value;
-    else if (flag == "--seconds") options.seconds = std::stod(value);
-    else if (flag == "--png-fraction") options.png_fraction = std::stod(value);
-    else throw std::invalid_argument("unknown option " + flag);
+    if (flag == "--mnist")
+      options.mnist = value;
+    else if (flag == "--out")
+      options.out = value;
+    else if (flag == "--singles")
+      options.singles = std::stoi(value);
+    else if (flag == "--strips")
+      options.strips = std::stoi(value);
+    else if (flag == "--first")
+      options.first = std::stoi(value);
+    else if (flag == "--seed")
+      options.seed = std::stoull(value);
+    else if (flag == "--video")
+      options.video = value;
+    else if (flag == "--seconds")
+      options.seconds = std::stod(value);
+    else if (flag == "--png-fraction")
+      options.png_fraction = std::stod(value);
+    else
+      throw std::invalid_argument("unknown option " + flag);
   }
   return options;
 }
@@ -88,7 +97,8 @@ std::string Boxes(const std::vector<cv::Rect>& boxes) {
 
 void WriteFile(const fs::path& path, const std::vector<uint8_t>& bytes) {
   std::ofstream file(path, std::ios::binary);
-  file.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  file.write(reinterpret_cast<const char*>(bytes.data()),
+             static_cast<std::streamsize>(bytes.size()));
   if (!file) throw std::runtime_error(path.string() + ": cannot write");
 }
 
@@ -113,8 +123,8 @@ void WriteVideo(const Options& options, const pipeline::IdxImages& images,
   }
   pipeline::photos::RandomLook(scene, rng);
   const fs::path path = fs::path(options.out) / options.video;
-  cv::VideoWriter writer(path.string(), cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), 30,
-                         scene.size, true);
+  cv::VideoWriter writer(path.string(), cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), 30, scene.size,
+                         true);
   if (!writer.isOpened()) throw std::runtime_error(path.string() + ": cannot write MJPG video");
   const int frames = static_cast<int>(options.seconds * 30);
   const std::vector<cv::Rect2d> start = [&] {
@@ -125,7 +135,8 @@ void WriteVideo(const Options& options, const pipeline::IdxImages& images,
   for (int f = 0; f < frames; ++f) {
     const double t = static_cast<double>(f) / std::max(1, frames - 1);
     for (size_t i = 0; i < scene.digits.size(); ++i) {
-      scene.digits[i].box = start[i] + cv::Point2d(120 * std::sin(6.28 * t), 60 * std::sin(12.57 * t));
+      scene.digits[i].box =
+          start[i] + cv::Point2d(120 * std::sin(6.28 * t), 60 * std::sin(12.57 * t));
     }
     Photo frame = pipeline::photos::Render(scene, rng);
     cv::Mat bgr = frame.image;
@@ -155,8 +166,11 @@ int main(int argc, char** argv) {
       const int label = labels[static_cast<size_t>(index)];
       Scene scene = pipeline::photos::SingleDigitScene(images.image(index), label, rng);
       const bool jpeg = pipeline::photos::Uniform(rng, 0, 1) >= options.png_fraction;
-      // PNGs are what scanners and screenshots give: little sensor noise.
-      if (!jpeg) scene.noise_sigma = std::min(scene.noise_sigma, 1.0);
+      // PNGs are what scanners give: grey, no sensor noise (and files of a few KB).
+      if (!jpeg) {
+        scene.noise_sigma = 0;
+        scene.grey = true;
+      }
       const Photo photo = pipeline::photos::Render(scene, rng);
       const int quality = static_cast<int>(pipeline::photos::Uniform(rng, 60, 95));
       const std::string name =
@@ -174,10 +188,13 @@ int main(int argc, char** argv) {
       }
       Scene scene = pipeline::photos::StripScene(digits, digit_labels, rng);
       const bool jpeg = pipeline::photos::Uniform(rng, 0, 1) >= options.png_fraction;
-      if (!jpeg) scene.noise_sigma = std::min(scene.noise_sigma, 1.0);
+      if (!jpeg) {
+        scene.noise_sigma = 0;
+        scene.grey = true;
+      }
       const Photo photo = pipeline::photos::Render(scene, rng);
-      const std::string name = Number(index - count) + "_strip_label" + Digits(photo.labels) +
-                               (jpeg ? ".jpg" : ".png");
+      const std::string name =
+          Number(index - count) + "_strip_label" + Digits(photo.labels) + (jpeg ? ".jpg" : ".png");
       WriteFile(fs::path(options.out) / name, pipeline::photos::Encode(photo.image, jpeg, 85));
       truth << name << "," << Digits(photo.labels) << "," << Boxes(photo.boxes) << "\n";
     }

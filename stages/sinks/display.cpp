@@ -1,7 +1,7 @@
 // `display`: shows frames in a window. All window calls happen on one thread the stage owns
 // (HighGUI is not safe to drive from the engine's changing worker threads); the engine only
 // hands over the newest frame, so a slow screen drops frames instead of slowing the pipeline.
-// q or Esc in the window, or closing it, stops the run like Ctrl-C.
+// q or Esc in the window, or closing it, ends the run normally.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -9,11 +9,10 @@
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <opencv2/highgui.hpp>
 #include <stdexcept>
 #include <string>
 #include <thread>
-
-#include <opencv2/highgui.hpp>
 
 #include "pipeline/payloads.h"
 #include "pipeline/registry.h"
@@ -86,8 +85,7 @@ class Display : public Stage {
         shown_any = true;
       }
       const int key = cv::waitKey(1);
-      const bool closed =
-          shown_any && cv::getWindowProperty(title_, cv::WND_PROP_VISIBLE) < 1;
+      const bool closed = shown_any && cv::getWindowProperty(title_, cv::WND_PROP_VISIBLE) < 1;
       if (key == 'q' || key == 'Q' || key == 27 || closed) RequestStop();
       if (ending && frame.empty()) break;
     }
@@ -101,13 +99,11 @@ class Display : public Stage {
     cv::waitKey(1);
   }
 
-  // The stop flag is the run's own (non-const) Ctrl-C flag; StageEnv exposes it read-only
-  // because only sources are expected to act on it. The sources then end and every stage closes.
+  // Ends the sources feeding the window; the run then finishes normally (every stage closes,
+  // exit code 0), as when a video file ends.
   void RequestStop() {
     quit_ = true;
-    if (env().stop_requested != nullptr) {
-      const_cast<std::atomic<bool>*>(env().stop_requested)->store(true);
-    }
+    request_finish();
   }
 
   void Stop() {
@@ -137,7 +133,7 @@ void RegisterDisplay(Registry& registry) {
   info.name = "display";
   info.kind = StageKind::kSink;
   info.concurrency = Concurrency::kSerial;
-  info.doc = "Shows frames in a window (needs DISPLAY or WAYLAND_DISPLAY); q or Esc stops the run";
+  info.doc = "Shows frames in a window (needs DISPLAY or WAYLAND_DISPLAY); q or Esc ends the run";
   info.inputs = {{"frames", "sample", "8-bit grey or BGR frames, e.g. from annotate"}};
   info.params = {
       StringParam("title", "pipeline", "window title"),

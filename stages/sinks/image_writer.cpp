@@ -5,10 +5,9 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <opencv2/imgcodecs.hpp>
 #include <stdexcept>
 #include <string>
-
-#include <opencv2/imgcodecs.hpp>
 
 #include "pipeline/payloads.h"
 #include "pipeline/registry.h"

@@ -123,24 +123,28 @@ std::string CsvLine(const PredictionRow& row) {
 }
 
 std::string JsonLine(const PredictionRow& row) {
-  std::string line = "{\"file\": " + JsonString(row.file) +
-                     ", \"digits\": " + JsonString(row.text()) + ", \"confidence\": [" +
-                     Join(row.digits, ", ", [](const DigitReading& d) { return Fixed(d.confidence); }) +
-                     "], \"top3\": [" +
-                     Join(row.digits, ", ",
-                          [](const DigitReading& d) {
-                            return "[" + Join(d.top, ", ", [](const std::pair<int, float>& t) {
-                                     return "{\"digit\": " + std::to_string(t.first) +
-                                            ", \"p\": " + Fixed(t.second) + "}";
-                                   }) + "]";
-                          }) +
-                     "], \"boxes\": [" +
-                     Join(row.digits, ", ", [](const DigitReading& d) {
-                       return "[" + std::to_string(d.box.x) + ", " + std::to_string(d.box.y) +
-                              ", " + std::to_string(d.box.width) + ", " +
-                              std::to_string(d.box.height) + "]";
-                     }) +
-                     "]";
+  std::string line =
+      "{\"file\": " + JsonString(row.file) + ", \"digits\": " + JsonString(row.text()) +
+      ", \"confidence\": [" +
+      Join(row.digits, ", ", [](const DigitReading& d) { return Fixed(d.confidence); }) +
+      "], \"top3\": [" +
+      Join(row.digits, ", ",
+           [](const DigitReading& d) {
+             return "[" +
+                    Join(d.top, ", ",
+                         [](const std::pair<int, float>& t) {
+                           return "{\"digit\": " + std::to_string(t.first) +
+                                  ", \"p\": " + Fixed(t.second) + "}";
+                         }) +
+                    "]";
+           }) +
+      "], \"boxes\": [" +
+      Join(row.digits, ", ",
+           [](const DigitReading& d) {
+             return "[" + std::to_string(d.box.x) + ", " + std::to_string(d.box.y) + ", " +
+                    std::to_string(d.box.width) + ", " + std::to_string(d.box.height) + "]";
+           }) +
+      "]";
   line += ", \"label\": " + (row.label.empty() ? std::string("null") : JsonString(row.label));
   line += ", \"error\": " + (row.error.empty() ? std::string("null") : JsonString(row.error));
   return line + "}\n";

@@ -1,10 +1,9 @@
 // One output row per photo or frame: what `predictions` writes, as CSV or JSON lines.
 #pragma once
 
+#include <opencv2/core.hpp>
 #include <string>
 #include <vector>
-
-#include <opencv2/core.hpp>
 
 #include "stages/transforms/prediction_groups.h"
 
@@ -20,8 +19,8 @@ struct DigitReading {
 struct PredictionRow {
   std::string file;
   std::vector<DigitReading> digits;  // left to right; empty when the file failed
-  std::string label;  // the true digits when every part's label is known, else empty
-  std::string error;  // why the file (or one of its digits) could not be read
+  std::string label;                 // the true digits when every part's label is known, else empty
+  std::string error;                 // why the file (or one of its digits) could not be read
 
   // The digits read, e.g. "42"; classes above 9 are separated by spaces ("12 3").
   std::string text() const;

@@ -123,8 +123,9 @@ void RegisterPredictionsSink(Registry& registry) {
   info.name = "predictions";
   info.kind = StageKind::kSink;
   info.concurrency = Concurrency::kSerial;
-  info.doc = "Writes one row per file (digits read, confidence, top 3 and box per digit, error) "
-             "as CSV or JSON lines; exit code 1 when files failed";
+  info.doc =
+      "Writes one row per file (digits read, confidence, top 3 and box per digit, error) "
+      "as CSV or JSON lines; exit code 1 when files failed";
   info.inputs = {{"predictions", "prediction",
                   "a classifier's predictions; consecutive ones of one source message form a row"}};
   info.params = {

@@ -2,11 +2,10 @@
 // `display` where there is no screen.
 #include <iostream>
 #include <memory>
-#include <stdexcept>
-#include <string>
-
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
+#include <stdexcept>
+#include <string>
 
 #include "pipeline/payloads.h"
 #include "pipeline/registry.h"
@@ -50,7 +49,8 @@ class VideoWriterSink : public Stage {
  private:
   static cv::Mat ToBgr(const cv::Mat& image) {
     cv::Mat eight = image, bgr;
-    if (image.depth() != CV_8U) image.convertTo(eight, CV_8U, image.depth() == CV_16U ? 1 / 257.0 : 255.0);
+    if (image.depth() != CV_8U)
+      image.convertTo(eight, CV_8U, image.depth() == CV_16U ? 1 / 257.0 : 255.0);
     if (eight.channels() == 3) return eight;
     cv::cvtColor(eight, bgr, eight.channels() == 1 ? cv::COLOR_GRAY2BGR : cv::COLOR_BGRA2BGR);
     return bgr;

@@ -12,12 +12,11 @@
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <opencv2/imgproc.hpp>
+#include <opencv2/videoio.hpp>
 #include <stdexcept>
 #include <string>
 #include <thread>
-
-#include <opencv2/imgproc.hpp>
-#include <opencv2/videoio.hpp>
 
 #include "pipeline/payloads.h"
 #include "pipeline/registry.h"
@@ -41,7 +40,11 @@ constexpr int kCameraBackend = cv::CAP_ANY;
 
 class CameraSource : public Stage {
  public:
-  ~CameraSource() override { StopGrabbing(); }
+  ~CameraSource() override {
+    // A run that ended early (a window closed, early stopping) never asked for another frame.
+    if (opened_ && !ended_) Finish("finished early");
+    StopGrabbing();
+  }
 
   void open(const Params& params) override {
     path_ = params.get_string("path");
@@ -50,15 +53,21 @@ class CameraSource : public Stage {
     timeout_ = std::chrono::milliseconds(static_cast<int64_t>(params.get_float("timeout") * 1000));
     size_ = cv::Size(static_cast<int>(params.get_int("width")),
                      static_cast<int>(params.get_int("height")));
+    const std::string& live = params.get_string("live");
     if (!path_.empty()) {
       OpenPath();
+      // A recorded clip played as if live: what the pipeline keeps up with, as from a camera.
+      if (live == "yes") live_ = true;
+      file_ = !IsUrl(path_);
     } else if (device >= 0) {
       OpenCamera(static_cast<int>(device), params.get_float("fps"));
     } else {
-      throw std::invalid_argument("set path (a video file or stream URL) or device (a camera "
-                                  "index, 0 for the first camera)");
+      throw std::invalid_argument(
+          "set path (a video file or stream URL) or device (a camera "
+          "index, 0 for the first camera)");
     }
     if (live_) grabber_ = std::thread([this] { Grab(); });
+    opened_ = true;
   }
 
   bool produce(Emitter& out) override {
@@ -117,8 +126,8 @@ class CameraSource : public Stage {
     if (!capture_.isOpened()) {
       throw std::runtime_error(
           "cannot open camera " + std::to_string(device) +
-          ": no such camera, it is busy, or access is denied (/dev/video" +
-          std::to_string(device) + "). To classify a video file instead: --set " +
+          ": no such camera, it is busy, or access is denied (/dev/video" + std::to_string(device) +
+          "). To classify a video file instead: --set " +
           (env().name.empty() ? std::string("camera") : env().name) + ".path=clip.avi");
     }
     if (size_.width > 0) capture_.set(cv::CAP_PROP_FRAME_WIDTH, size_.width);
@@ -144,8 +153,8 @@ class CameraSource : public Stage {
         newest_ = frame;
         ++grabbed_;
         fresh_.notify_one();
-      } else if (Clock::now() - last_frame > timeout_) {
-        break;  // the device stopped delivering
+      } else if (file_ || Clock::now() - last_frame > timeout_) {
+        break;  // the file ended, or the device stopped delivering
       } else {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
       }
@@ -162,7 +171,7 @@ class CameraSource : public Stage {
     while (newest_.empty()) {
       if (grabber_done_) {
         lock.unlock();
-        Finish(emitted_ == 0 ? "delivered no frame" : "stopped delivering frames");
+        Finish(file_ ? "" : emitted_ == 0 ? "delivered no frame" : "stopped delivering frames");
         return cv::Mat();
       }
       if (StopRequested()) {
@@ -200,11 +209,13 @@ class CameraSource : public Stage {
 
   std::string path_, name_;
   bool live_ = false;
+  bool file_ = false;  // a video file, not a camera or stream
   int64_t max_frames_ = 0;
   std::chrono::milliseconds timeout_{5000};
   cv::Size size_;
   cv::VideoCapture capture_;
   int64_t emitted_ = 0;
+  bool opened_ = false;
   bool ended_ = false;
 
   std::thread grabber_;
@@ -236,6 +247,9 @@ void RegisterCameraSource(Registry& registry) {
       IntParam("height", 0, 0, 16384, "capture height, as width"),
       FloatParam("fps", 0, 0, 1000, "frame rate asked of a camera (0: its default)"),
       IntParam("max_frames", 0, 0, 1e12, "stop after this many frames (0: all)"),
+      ChoiceParam("live", "auto", {"auto", "yes"},
+                  "auto: cameras and stream URLs are live (stale frames dropped), files are read "
+                  "frame by frame; yes: a file too is played as if live"),
       FloatParam("timeout", 5, 0.1, 3600,
                  "seconds without a frame after which a live source counts as stopped"),
   };

@@ -3,10 +3,9 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <vector>
-
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <vector>
 
 namespace pipeline {
 namespace {

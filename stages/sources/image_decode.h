@@ -4,11 +4,10 @@
 #pragma once
 
 #include <cstdint>
+#include <opencv2/core.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <opencv2/core.hpp>
 
 namespace pipeline {
 

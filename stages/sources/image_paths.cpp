@@ -47,7 +47,8 @@ void AddFolder(const fs::path& folder, const std::string& item, std::vector<std:
     }
   }
   if (found.empty()) {
-    throw std::runtime_error(item + ": the folder holds no image files (.png, .jpg, .jpeg, .bmp, "
+    throw std::runtime_error(item +
+                             ": the folder holds no image files (.png, .jpg, .jpeg, .bmp, "
                              ".tif, .tiff, .webp, ...)");
   }
   std::sort(found.begin(), found.end());
@@ -87,7 +88,8 @@ void AddList(const std::string& list_path, std::vector<std::string>& files) {
     const std::string entry = Trim(line);
     if (entry.empty() || entry[0] == '#') continue;
     const fs::path path(entry);
-    const std::string resolved = path.is_absolute() ? entry : (base / path).lexically_normal().string();
+    const std::string resolved =
+        path.is_absolute() ? entry : (base / path).lexically_normal().string();
     // A missing file in a list is still a row (with its error): the list is what the user asked
     // for. Folders and globs must match something.
     std::error_code error;

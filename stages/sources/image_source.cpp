@@ -80,8 +80,9 @@ void RegisterImageSource(Registry& registry) {
   info.name = "image_source";
   info.kind = StageKind::kSource;
   info.concurrency = Concurrency::kSerial;
-  info.doc = "Decodes image files (PNG, JPEG, BMP, TIFF, WebP; 8/16-bit, grey, colour, alpha) "
-             "from a file, folder, glob or @list; unreadable files become error samples";
+  info.doc =
+      "Decodes image files (PNG, JPEG, BMP, TIFF, WebP; 8/16-bit, grey, colour, alpha) "
+      "from a file, folder, glob or @list; unreadable files become error samples";
   info.outputs = {{"samples", "sample",
                    "CV_8UC1 or CV_8UC3 (BGR) image, source = the path, origin = the image; "
                    "error set and no pixels when the file cannot be decoded"}};

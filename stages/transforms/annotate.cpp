@@ -6,9 +6,8 @@
 #include <cstdio>
 #include <deque>
 #include <memory>
-#include <string>
-
 #include <opencv2/imgproc.hpp>
+#include <string>
 
 #include "pipeline/payloads.h"
 #include "pipeline/registry.h"
@@ -20,17 +19,17 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-const cv::Scalar kSure(60, 200, 60);     // green: confidence at or above min_confidence
-const cv::Scalar kUnsure(0, 140, 255);   // orange: a guess
-const cv::Scalar kError(40, 40, 230);    // red: nothing read
+const cv::Scalar kSure(60, 200, 60);    // green: confidence at or above min_confidence
+const cv::Scalar kUnsure(0, 140, 255);  // orange: a guess
+const cv::Scalar kError(40, 40, 230);   // red: nothing read
 const cv::Scalar kInfo(255, 255, 255);
 
 // Text with a dark outline, readable on paper and on dark frames alike.
 void Label(cv::Mat& image, const std::string& text, cv::Point at, double scale,
            const cv::Scalar& colour) {
   const int thickness = std::max(1, static_cast<int>(std::lround(scale * 2)));
-  cv::putText(image, text, at, cv::FONT_HERSHEY_SIMPLEX, scale, cv::Scalar(0, 0, 0),
-              thickness + 2, cv::LINE_AA);
+  cv::putText(image, text, at, cv::FONT_HERSHEY_SIMPLEX, scale, cv::Scalar(0, 0, 0), thickness + 2,
+              cv::LINE_AA);
   cv::putText(image, text, at, cv::FONT_HERSHEY_SIMPLEX, scale, colour, thickness, cv::LINE_AA);
 }
 
@@ -83,11 +82,11 @@ class Annotate : public Stage {
       cv::rectangle(canvas, box, colour, std::max(1, static_cast<int>(std::lround(2 * base))));
       char text[48];
       std::snprintf(text, sizeof(text), "%d %.0f%%", part->predicted, 100.0 * part->confidence);
-      // As tall as a quarter of the digit, and not much wider than its box.
+      // As tall as a quarter of the digit, and about as wide as its box (neighbours stay legible).
       int baseline = 0;
       const cv::Size unit = cv::getTextSize(text, cv::FONT_HERSHEY_SIMPLEX, 1.0, 2, &baseline);
       const double scale = std::clamp(
-          std::min(box.height / 4.0 / unit.height, 1.5 * box.width / unit.width), 0.35, 2.0);
+          std::min(box.height / 4.0 / unit.height, 1.1 * box.width / unit.width), 0.35, 2.0);
       const int baseline_y = box.y > 20 * scale ? box.y - 4 : box.y + box.height + 18 * scale;
       Label(canvas, text, cv::Point(box.x, baseline_y), scale, colour);
     }
@@ -110,7 +109,8 @@ class Annotate : public Stage {
   double Tick() {
     const Clock::time_point now = Clock::now();
     times_.push_back(now);
-    while (times_.size() > 30 || (times_.size() > 2 && now - times_.front() > std::chrono::seconds(1))) {
+    while (times_.size() > 30 ||
+           (times_.size() > 2 && now - times_.front() > std::chrono::seconds(1))) {
       times_.pop_front();
     }
     if (times_.size() < 2) return 0;
@@ -131,8 +131,9 @@ void RegisterAnnotate(Registry& registry) {
   info.name = "annotate";
   info.kind = StageKind::kTransform;
   info.concurrency = Concurrency::kSerial;
-  info.doc = "Draws each digit's box, value and confidence (and the frame rate) on a copy of the "
-             "picture it came from";
+  info.doc =
+      "Draws each digit's box, value and confidence (and the frame rate) on a copy of the "
+      "picture it came from";
   info.inputs = {{"predictions", "prediction",
                   "predictions carrying origin, box and part/parts (from digit_extract → "
                   "cnn_predict)"}};

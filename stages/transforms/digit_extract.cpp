@@ -69,8 +69,9 @@ void RegisterDigitExtract(Registry& registry) {
   info.name = "digit_extract";
   info.kind = StageKind::kTransform;
   info.concurrency = Concurrency::kParallel;
-  info.doc = "Finds the digits in a photo and prepares each like MNIST (28x28, white on black, "
-             "20 px box, centred by mass), left to right";
+  info.doc =
+      "Finds the digits in a photo and prepares each like MNIST (28x28, white on black, "
+      "20 px box, centred by mass), left to right";
   info.inputs = {{"images", "sample", "8-bit photo or frame (grey, BGR or BGRA)"}};
   info.outputs = {{"digits", "sample",
                    "28x28 CV_8UC1 per digit with box (in the photo), part/parts and origin; one "

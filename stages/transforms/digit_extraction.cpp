@@ -4,7 +4,6 @@
 #include <array>
 #include <cmath>
 #include <numeric>
-
 #include <opencv2/imgproc.hpp>
 
 namespace pipeline {
@@ -158,8 +157,7 @@ cv::Mat Background(const cv::Mat& overview, bool dark_ink, bool shrunk) {
   cv::morphologyEx(ExtendLinearly(smooth, pad), background,
                    dark_ink ? cv::MORPH_CLOSE : cv::MORPH_OPEN, kernel, cv::Point(-1, -1), 1,
                    cv::BORDER_REPLICATE);
-  cv::blur(background, background, cv::Size(size, size), cv::Point(-1, -1),
-           cv::BORDER_REPLICATE);
+  cv::blur(background, background, cv::Size(size, size), cv::Point(-1, -1), cv::BORDER_REPLICATE);
   return background(cv::Rect(pad, pad, overview.cols, overview.rows)).clone();
 }
 
@@ -245,7 +243,7 @@ std::vector<Group> FindDigitGroups(const cv::Mat& binary, cv::Mat& labels,
                           s[cv::CC_STAT_AREA], i});
     largest = std::max(largest, s[cv::CC_STAT_AREA]);
   }
-  // Specks: noise, dust, JPEG blocks. Small next to the largest component and not tall.
+  // Specks: noise, dust, JPEG blocks — a fiftieth of the largest component's ink or less.
   std::erase_if(components, [&](const Component& c) { return 50 * c.area < largest; });
 
   std::vector<int> parent(components.size());
@@ -265,19 +263,21 @@ std::vector<Group> FindDigitGroups(const cv::Mat& binary, cv::Mat& labels,
   }
   std::erase_if(groups, [](const Group& g) { return g.labels.empty(); });
 
-  // Not digits: lines and dashes (no digit is four times wider than tall), strokes spanning the
-  // whole picture (page edges), anything much shorter than the tallest digit (dots, commas).
+  // Not digits: lines and dashes (no digit is four times wider than tall), thin strokes spanning
+  // the whole picture (page edges; a "1" cropped tightly spans it too, but is not thin next to
+  // the picture), anything much shorter than the tallest digit (dots, commas).
   const cv::Size size = binary.size();
   std::erase_if(groups, [&](const Group& g) {
-    const bool spans = (g.box.height >= size.height - 1 && 4 * g.box.width < g.box.height) ||
-                       (g.box.width >= size.width - 1 && 4 * g.box.height < g.box.width);
+    const bool spans = (g.box.height >= size.height - 1 && 4 * g.box.width < g.box.height &&
+                        10 * g.box.width < size.width) ||
+                       (g.box.width >= size.width - 1 && 4 * g.box.height < g.box.width &&
+                        10 * g.box.height < size.height);
     return IsLineLike(g.box) || spans || g.box.height < options.min_height_px * scale;
   });
   int tallest = 0;
   for (const Group& g : groups) tallest = std::max(tallest, g.box.height);
-  std::erase_if(groups, [&](const Group& g) {
-    return g.box.height < options.min_relative_height * tallest;
-  });
+  std::erase_if(
+      groups, [&](const Group& g) { return g.box.height < options.min_relative_height * tallest; });
   if (static_cast<int>(groups.size()) > options.max_digits) {
     std::sort(groups.begin(), groups.end(),
               [](const Group& a, const Group& b) { return a.box.height > b.box.height; });
@@ -316,8 +316,9 @@ Cut StretchDigit(const cv::Mat& ink, const cv::Mat& core, int threshold) {
   const int level = std::max(threshold + 1, Percentile(HistogramOf(ink, core), 0.5));
   const int radius = std::max(1, cut.box.height / 25);
   cv::Mat near;
-  cv::dilate(core, near,
-             cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(2 * radius + 1, 2 * radius + 1)));
+  cv::dilate(
+      core, near,
+      cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(2 * radius + 1, 2 * radius + 1)));
   const int floor = threshold / 4;
   std::array<uint8_t, 256> stretch{};
   for (int v = 0; v < 256; ++v) {
@@ -359,14 +360,16 @@ cv::Mat NormalizeDigit(const cv::Mat& ink) {
   // Pixel i's centre is at i, so this puts the centre of mass on pixel (14, 14).
   const int left = static_cast<int>(std::lround(kField / 2 - cx));
   const int top = static_cast<int>(std::lround(kField / 2 - cy));
-  const cv::Rect target = cv::Rect(left, top, size.width, size.height) & cv::Rect(0, 0, kField, kField);
+  const cv::Rect target =
+      cv::Rect(left, top, size.width, size.height) & cv::Rect(0, 0, kField, kField);
   if (target.empty()) return field;
   boxed(cv::Rect(target.x - left, target.y - top, target.width, target.height))
       .copyTo(field(target));
   return field;
 }
 
-std::vector<ExtractedDigit> ExtractDigits(const cv::Mat& image, const DigitExtractOptions& options) {
+std::vector<ExtractedDigit> ExtractDigits(const cv::Mat& image,
+                                          const DigitExtractOptions& options) {
   std::vector<ExtractedDigit> digits;
   if (image.empty()) return digits;
   // Three resolutions: `grey` (the picture, brought down to max_side when huge), `work` (where
@@ -390,8 +393,7 @@ std::vector<ExtractedDigit> ExtractDigits(const cv::Mat& image, const DigitExtra
   const cv::Mat ink = InkOf(work, work_background, dark_ink);
   cv::Mat binary;
   const double otsu = cv::threshold(ink, binary, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
-  const int threshold =
-      static_cast<int>(std::max(otsu, std::ceil(options.min_contrast * 255.0)));
+  const int threshold = static_cast<int>(std::max(otsu, std::ceil(options.min_contrast * 255.0)));
   if (threshold > otsu) cv::threshold(ink, binary, threshold, 255, cv::THRESH_BINARY);
 
   cv::Mat labels;

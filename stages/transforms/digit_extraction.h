@@ -5,9 +5,8 @@
 // models fail on their users' own pictures.
 #pragma once
 
-#include <vector>
-
 #include <opencv2/core.hpp>
+#include <vector>
 
 namespace pipeline {
 

@@ -28,7 +28,7 @@ TEST(CheckpointInspect, DescribesModelTrainingNormalizationMetricsAndGraph) {
   EXPECT_TRUE(Contains(report, " ok,")) << report;
   EXPECT_TRUE(Contains(report, "model: tiny, fp32, 10 classes")) << report;
   // conv1: 4 x 1 x 3 x 3 + 4 = 40; dense1: 10 x (4 x 13 x 13) + 10 = 6,770.
-  EXPECT_TRUE(Contains(report, "conv 3x3 x4        26x26x4         40")) << report;
+  EXPECT_TRUE(Contains(report, "conv1       conv 3x3 x4         26x26x4         40")) << report;
   EXPECT_TRUE(Contains(report, "6,770")) << report;
   EXPECT_TRUE(Contains(report, "parameters: 6,810 trainable")) << report;
   EXPECT_TRUE(Contains(report, "training: 1 of 3 planned epochs, 2 steps")) << report;

@@ -193,6 +193,47 @@ TEST(Model, GradientsDoNotDependOnWhichBatchSizesCameBefore) {
   EXPECT_EQ(seasoned.state_tensors()[4].values, fresh.state_tensors()[4].values);
 }
 
+TEST(Model, DenseWeightsReadFlattenedInputsInNchwOrder) {
+  // 2x3 images with 16 channels, an identity 1x1 convolution (its output uses a blocked layout),
+  // then dense weights that number the inputs: logit 0 must be sum x[h][w][c] * (c*6 + h*3 + w).
+  proto::ModelSpec spec;
+  spec.mutable_input()->set_rows(2);
+  spec.mutable_input()->set_cols(3);
+  spec.mutable_input()->set_channels(16);
+  proto::ConvSpec* conv = spec.add_layer()->mutable_conv();
+  conv->set_filters(16);
+  conv->set_kernel(1);
+  spec.add_layer()->mutable_flatten();
+  spec.add_layer()->mutable_dense()->set_units(2);
+  for (proto::Precision precision : {proto::PRECISION_FP32, proto::PRECISION_BF16}) {
+    spec.set_precision(precision);
+    Model model(spec, 1);
+    const auto params = model.parameters();  // conv weight, conv bias, dense weight, dense bias
+    std::vector<float> identity(16 * 16, 0.0f);
+    for (int c = 0; c < 16; ++c) identity[c * 16 + c] = 1.0f;
+    params[0]->set_logical_values(identity);
+    params[1]->set_logical_values(std::vector<float>(16, 0.0f));
+    std::vector<float> numbering(2 * 96, 0.0f);
+    for (int k = 0; k < 96; ++k) numbering[k] = static_cast<float>(k % 7);  // bf16-exact
+    params[2]->set_logical_values(numbering);
+    params[3]->set_logical_values({0.0f, 0.0f});
+    std::vector<float> image(96);  // NHWC
+    for (int i = 0; i < 96; ++i) image[i] = static_cast<float>((i * 5) % 3) - 1.0f;
+    double expected = 0;
+    for (int h = 0; h < 2; ++h) {
+      for (int w = 0; w < 3; ++w) {
+        for (int c = 0; c < 16; ++c)
+          expected += image[(h * 3 + w) * 16 + c] * ((c * 6 + h * 3 + w) % 7);
+      }
+    }
+    std::vector<float> logits(2);
+    model.predict_logits(image.data(), 1, logits.data());
+    EXPECT_NEAR(logits[0], expected, 1e-3)
+        << (precision == proto::PRECISION_BF16 ? "bf16" : "fp32");
+    EXPECT_NEAR(logits[1], 0.0, 1e-6);
+  }
+}
+
 TEST(Model, StateTensorsRoundTripAndCheckShapes) {
   proto::ModelSpec spec = seed_network_spec();
   proto::LayerSpec bn;

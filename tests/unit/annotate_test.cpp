@@ -4,10 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <opencv2/imgproc.hpp>
 #include <string>
 #include <vector>
-
-#include <opencv2/imgproc.hpp>
 
 #include "pipeline/payloads.h"
 #include "tests/unit/stage_test_util.h"
@@ -67,8 +66,7 @@ TEST(AnnotateTest, DrawsEachDigitOnACopyOfItsPictureAsOneFrame) {
     const cv::Rect inner(box.x + 6, box.y + 6, box.width - 12, box.height - 12);
     EXPECT_EQ(ChangedPixels(frame.image, grey_bgr, inner), 0);
     // ...and the label sits just above it.
-    EXPECT_GT(ChangedPixels(frame.image, grey_bgr, cv::Rect(box.x, box.y - 20, box.width, 18)),
-              20);
+    EXPECT_GT(ChangedPixels(frame.image, grey_bgr, cv::Rect(box.x, box.y - 20, box.width, 18)), 20);
   }
   // A confident digit is green, a doubtful one orange.
   const cv::Vec3b sure = frame.image.at<cv::Vec3b>(left.y + left.height / 2, left.x);

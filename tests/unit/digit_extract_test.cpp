@@ -6,11 +6,10 @@
 
 #include <algorithm>
 #include <memory>
+#include <opencv2/imgproc.hpp>
 #include <random>
 #include <string>
 #include <vector>
-
-#include <opencv2/imgproc.hpp>
 
 #include "pipeline/payloads.h"
 #include "stages/sources/idx_reader.h"
@@ -96,8 +95,7 @@ TEST_F(DigitExtractTest, PhotoOfOneDigitBecomesItsMnistImage) {
   constexpr int kPhotos = 40;
   for (int i = 0; i < kPhotos; ++i) {
     const cv::Mat mnist = Mnist(i);
-    const photos::Photo photo =
-        photos::Render(photos::SingleDigitScene(mnist, Label(i), rng), rng);
+    const photos::Photo photo = photos::Render(photos::SingleDigitScene(mnist, Label(i), rng), rng);
     const auto samples = Extract(Photo(photo.image, Label(i)));
     ASSERT_EQ(samples.size(), 1u) << "photo " << i;
     const Sample& digit = *samples[0];
@@ -231,7 +229,8 @@ TEST_F(DigitExtractTest, IgnoresRuledLinesAndSpecksAndKeepsBrokenDigitsWhole) {
 
 TEST_F(DigitExtractTest, CanLetGoOfThePictureForLargeBatches) {
   std::mt19937_64 rng(2);
-  const photos::Photo photo = photos::Render(photos::SingleDigitScene(Mnist(5), Label(5), rng), rng);
+  const photos::Photo photo =
+      photos::Render(photos::SingleDigitScene(Mnist(5), Label(5), rng), rng);
   const Registry registry = StandardRegistry();
   auto stage = OpenStage(registry, "digit_extract", {{"keep_origin", "false"}});
   RecordingEmitter out;
@@ -245,8 +244,8 @@ TEST_F(DigitExtractTest, CanLetGoOfThePictureForLargeBatches) {
 TEST_F(DigitExtractTest, FindsSmallDigitsInALargeFrameAtFullDetail) {
   // A 640x480 camera frame: digits are found on a reduced copy and cut from the full frame.
   std::mt19937_64 rng(6);
-  photos::Scene scene = photos::StripScene({Mnist(10), Mnist(11), Mnist(12)},
-                                           {Label(10), Label(11), Label(12)}, rng);
+  photos::Scene scene =
+      photos::StripScene({Mnist(10), Mnist(11), Mnist(12)}, {Label(10), Label(11), Label(12)}, rng);
   scene.size = cv::Size(640, 480);
   double x = 150;
   for (auto& digit : scene.digits) {
@@ -262,6 +261,28 @@ TEST_F(DigitExtractTest, FindsSmallDigitsInALargeFrameAtFullDetail) {
     EXPECT_GT(Iou(samples[k]->box, frame.boxes[k]), 0.6) << k;
     EXPECT_GT(Correlation(samples[k]->image, Mnist(10 + static_cast<int>(k))), 0.7) << k;
   }
+}
+
+TEST_F(DigitExtractTest, ReadsDigitsCroppedTightlyAndIgnoresPageEdges) {
+  int one = 0;
+  while (Label(one) != 1) ++one;
+  // A "1" cropped to its own ink, touching top and bottom.
+  const cv::Mat mnist = Mnist(one);
+  cv::Mat tight;
+  cv::resize(255 - mnist(cv::boundingRect(mnist > 24)), tight, cv::Size(), 6, 6, cv::INTER_CUBIC);
+  const auto from_tight = Extract(Photo(tight));
+  ASSERT_EQ(from_tight.size(), 1u);
+  EXPECT_EQ(from_tight[0]->error, "");
+  EXPECT_GT(Correlation(from_tight[0]->image, mnist), 0.8);
+  // A photo with the dark table showing along the left edge: the edge is not a digit.
+  std::mt19937_64 rng(12);
+  const photos::Photo photo =
+      photos::Render(photos::SingleDigitScene(Mnist(3), Label(3), rng), rng);
+  cv::Mat page = photo.image.clone();
+  page(cv::Rect(0, 0, 4, page.rows)).setTo(cv::Scalar::all(30));
+  const auto samples = Extract(Photo(page));
+  ASSERT_EQ(samples.size(), 1u);
+  EXPECT_GT(Iou(samples[0]->box, photo.boxes[0]), 0.6);
 }
 
 TEST_F(DigitExtractTest, PassesErrorSamplesThroughUnchanged) {

@@ -5,17 +5,18 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
-#include <string>
-#include <vector>
-
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "pipeline/payloads.h"
 #include "tests/unit/stage_test_util.h"
@@ -83,14 +84,44 @@ TEST(CameraSourceTest, StopsAtMaxFramesAndScalesToTheAskedSize) {
   TempDir dir;
   WriteClip(dir.file("clip.avi"), 10);
   const Registry registry = StandardRegistry();
-  auto source = OpenStage(registry, "camera_source",
-                          {{"path", dir.file("clip.avi")}, {"max_frames", "4"}, {"width", "80"},
-                           {"height", "60"}});
+  auto source = OpenStage(
+      registry, "camera_source",
+      {{"path", dir.file("clip.avi")}, {"max_frames", "4"}, {"width", "80"}, {"height", "60"}});
   testing::internal::CaptureStderr();
   const auto messages = DrainSource(*source).messages();
   testing::internal::GetCapturedStderr();
   ASSERT_EQ(messages.size(), 4u);
   EXPECT_EQ(messages[0].as<Sample>().image.size(), cv::Size(80, 60));
+}
+
+// A clip played as if live, to a consumer slower than the clip: stale frames are dropped (and
+// counted), what is emitted is always newer than what came before, and the end is clean.
+TEST(CameraSourceTest, LiveSourcesDropStaleFramesInsteadOfQueueingThem) {
+  TempDir dir;
+  WriteClip(dir.file("clip.avi"), 30);
+  const Registry registry = StandardRegistry();
+  auto source = OpenStage(registry, "camera_source",
+                          {{"path", dir.file("clip.avi")}, {"live", "yes"}, {"timeout", "2"}});
+  RecordingEmitter out;
+  testing::internal::CaptureStderr();
+  const auto start = std::chrono::steady_clock::now();
+  while (source->produce(out)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // a slow pipeline
+  }
+  const auto seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const std::string report = testing::internal::GetCapturedStderr();
+  const auto messages = out.messages();
+  ASSERT_GE(messages.size(), 1u);
+  EXPECT_LT(messages.size(), 30u);
+  EXPECT_THAT(report, HasSubstr("dropped (a newer frame was ready)"));
+  int previous = -1;
+  for (const auto& msg : messages) {
+    const int position = SquareLeftEdge(msg.as<Sample>().image);
+    EXPECT_GT(position, previous);
+    previous = position;
+  }
+  EXPECT_LT(seconds, 1.5);  // ended with the file, not after the 2 s timeout
 }
 
 TEST(CameraSourceTest, FailsClearlyWhenThereIsNothingToRead) {

@@ -6,11 +6,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <string>
-#include <vector>
-
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <string>
+#include <vector>
 
 #include "pipeline/payloads.h"
 #include "stages/sources/image_decode.h"
@@ -59,8 +58,8 @@ RecordingEmitter RunSource(const std::map<std::string, std::string>& overrides) 
 
 struct Variant {
   std::string name;
-  int type;          // what is written
-  int expect_type;   // what image_source emits
+  int type;         // what is written
+  int expect_type;  // what image_source emits
   bool lossless;
   std::vector<int> write_params;
 };
@@ -106,20 +105,20 @@ TEST(ImageSourceTest, DecodesEveryFormatDepthAndChannelLayout) {
     if (variant->lossless) {
       EXPECT_LE(cv::norm(sample.image, expected, cv::NORM_INF), 1.0);
     }
-    EXPECT_LE(cv::norm(sample.image, expected, cv::NORM_L1) / expected.total() /
-                  expected.channels(),
-              tolerance);
+    EXPECT_LE(
+        cv::norm(sample.image, expected, cv::NORM_L1) / expected.total() / expected.channels(),
+        tolerance);
   }
 }
 
 TEST(ImageSourceTest, CompositesAlphaOverWhite) {
   TempDir dir;
   cv::Mat bgra(2, 3, CV_8UC4);
-  bgra.at<cv::Vec4b>(0, 0) = {0, 0, 0, 0};        // transparent black → white paper
-  bgra.at<cv::Vec4b>(0, 1) = {0, 0, 0, 255};      // opaque black stays black
-  bgra.at<cv::Vec4b>(0, 2) = {0, 0, 0, 128};      // half → mid grey
-  bgra.at<cv::Vec4b>(1, 0) = {255, 0, 0, 255};    // opaque blue
-  bgra.at<cv::Vec4b>(1, 1) = {255, 0, 0, 0};      // transparent blue → white
+  bgra.at<cv::Vec4b>(0, 0) = {0, 0, 0, 0};      // transparent black → white paper
+  bgra.at<cv::Vec4b>(0, 1) = {0, 0, 0, 255};    // opaque black stays black
+  bgra.at<cv::Vec4b>(0, 2) = {0, 0, 0, 128};    // half → mid grey
+  bgra.at<cv::Vec4b>(1, 0) = {255, 0, 0, 255};  // opaque blue
+  bgra.at<cv::Vec4b>(1, 1) = {255, 0, 0, 0};    // transparent blue → white
   bgra.at<cv::Vec4b>(1, 2) = {40, 80, 120, 255};
   ASSERT_TRUE(cv::imwrite(dir.file("alpha.png"), bgra));
   cv::Mat grey_alpha16(1, 2, CV_16UC4);
@@ -156,13 +155,15 @@ TEST(ImageSourceTest, BrokenFilesBecomeOneErrorRowEachAndTheRestGoOn) {
   std::vector<uint8_t> png;
   cv::imencode(".png", picture, png);
   WriteBytes(dir.file("b_empty.png"), "");
-  WriteBytes(dir.file("d_truncated.jpg"), std::string(jpeg.begin(), jpeg.begin() + jpeg.size() / 2));
+  WriteBytes(dir.file("d_truncated.jpg"),
+             std::string(jpeg.begin(), jpeg.begin() + jpeg.size() / 2));
   WriteBytes(dir.file("e_text.png"), "this is not a picture\n");
   WriteBytes(dir.file("f_truncated.png"), std::string(png.begin(), png.begin() + png.size() / 2));
   // A valid PNG signature and header claiming 100000 x 100000 pixels, and nothing else.
-  std::string huge("\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x01\x86\xa0\x00\x01\x86\xa0\x08\x02"
-                   "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00IEND\xae\x42\x60\x82",
-                   45);
+  std::string huge(
+      "\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x01\x86\xa0\x00\x01\x86\xa0\x08\x02"
+      "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00IEND\xae\x42\x60\x82",
+      45);
   WriteBytes(dir.file("h_huge.png"), huge);
 
   const RecordingEmitter out = RunSource({{"path", dir.file("")}});
@@ -233,6 +234,25 @@ TEST(ImageSourceTest, DecodesStraightToGreyWhenAsked) {
   }
 }
 
+// Phones store photos as the sensor saw them and say in EXIF how to turn them upright.
+TEST(ImageSourceTest, TurnsJpegsUprightAsTheirExifSays) {
+  std::vector<uint8_t> jpeg;
+  ASSERT_TRUE(cv::imencode(".jpg", Picture(CV_8UC3), jpeg));  // 40 wide, 30 tall
+  // An APP1 segment whose IFD0 holds one entry: Orientation (0x0112) = 6, "rotate 90° CW".
+  const std::string exif(
+      "\xFF\xE1\x00\x22"
+      "Exif\0\0II*\0\x08\x00\x00\x00\x01\x00"
+      "\x12\x01\x03\x00\x01\x00\x00\x00\x06\x00\x00\x00\x00\x00\x00\x00",
+      36);
+  std::string bytes(jpeg.begin(), jpeg.end());
+  bytes.insert(2, exif);  // right after the start-of-image marker
+  TempDir dir;
+  WriteBytes(dir.file("sideways.jpg"), bytes);
+  const auto messages = RunSource({{"path", dir.file("sideways.jpg")}}).messages();
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(messages[0].as<Sample>().image.size(), cv::Size(30, 40));
+}
+
 TEST(ImageSourceTest, RefusesImagesAboveTheLimitsBeforeDecoding) {
   TempDir dir;
   ASSERT_TRUE(cv::imwrite(dir.file("wide.png"), cv::Mat(10, 300, CV_8UC1, cv::Scalar(9))));
@@ -288,11 +308,13 @@ TEST(ImagePathsTest, ExpandsFoldersGlobsListsAndCommaSeparatedItems) {
     WriteBytes(dir.file(name), "x");
   }
   const std::string root = dir.file("");
-  EXPECT_THAT(ExpandImagePaths(root + "photos"),
-              ElementsAre(root + "photos/a.JPG", root + "photos/b.png", root + "photos/sub/c.webp"));
+  EXPECT_THAT(
+      ExpandImagePaths(root + "photos"),
+      ElementsAre(root + "photos/a.JPG", root + "photos/b.png", root + "photos/sub/c.webp"));
   EXPECT_THAT(ExpandImagePaths(root + "other/*.png, " + root + "photos/notes.txt"),
               ElementsAre(root + "other/x.png", root + "photos/notes.txt"));
-  WriteBytes(dir.file("other/list.txt"), "# photos to read\ny.jpg\n\n../photos/b.png\nmissing.png\n");
+  WriteBytes(dir.file("other/list.txt"),
+             "# photos to read\ny.jpg\n\n../photos/b.png\nmissing.png\n");
   EXPECT_THAT(ExpandImagePaths("@" + root + "other/list.txt"),
               ElementsAre(root + "other/y.jpg", root + "photos/b.png", root + "other/missing.png"));
 

@@ -8,12 +8,11 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <opencv2/imgcodecs.hpp>
 #include <random>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <opencv2/imgcodecs.hpp>
 
 #include "pipeline/engine/graph.h"
 #include "pipeline/engine/runner.h"
@@ -192,8 +191,8 @@ TEST(PredictionsTest, FolderOfPhotosGivesOneRowPerFileThroughTheEngine) {
   TempDir dir;
   const std::string photos_dir = dir.file("photos");
   fs::create_directories(photos_dir);
-  const IdxImages images = ReadIdxImages(std::string(PIPELINE_MNIST_DIR) +
-                                         "/t10k-images-idx3-ubyte.gz");
+  const IdxImages images =
+      ReadIdxImages(std::string(PIPELINE_MNIST_DIR) + "/t10k-images-idx3-ubyte.gz");
   std::mt19937_64 rng(4);
   const photos::Photo single =
       photos::Render(photos::SingleDigitScene(images.image(0), 7, rng), rng);
@@ -211,11 +210,13 @@ TEST(PredictionsTest, FolderOfPhotosGivesOneRowPerFileThroughTheEngine) {
   const std::string output = dir.file("predictions.csv");
   const std::string graph =
       "stage { name: \"source\" plugin: \"image_source\" param { key: \"path\" value: \"" +
-      photos_dir + "\" } }\n"
+      photos_dir +
+      "\" } }\n"
       "stage { name: \"extract\" plugin: \"digit_extract\" input: \"source\" }\n"
       "stage { name: \"classify\" plugin: \"fake_classify\" input: \"extract\" }\n"
       "stage { name: \"output\" plugin: \"predictions\" input: \"classify\" "
-      "param { key: \"output\" value: \"" + output + "\" } }\n";
+      "param { key: \"output\" value: \"" +
+      output + "\" } }\n";
   LoadResult loaded = LoadGraphText(graph, "photos.graph", registry, {});
   ASSERT_TRUE(loaded.graph) << FormatAll(loaded.errors);
   RunOptions options;
@@ -232,9 +233,10 @@ TEST(PredictionsTest, FolderOfPhotosGivesOneRowPerFileThroughTheEngine) {
   for (std::string line; std::getline(rows, line);) lines.push_back(line);
   ASSERT_EQ(lines.size(), 5u);
   EXPECT_THAT(lines[1], testing::MatchesRegex(".*/a_label7.jpg,1,0.7500,1:0.7500 2:0.0900 "
-                                               "[0-9]:0.0200,[0-9]+ [0-9]+ [0-9]+ [0-9]+,7,"));
+                                              "[0-9]:0.0200,[0-9]+ [0-9]+ [0-9]+ [0-9]+,7,"));
   EXPECT_THAT(lines[2], testing::MatchesRegex(".*/b_strip.png,123,0.7500;0.7500;0.7500,.*,,"));
-  EXPECT_THAT(lines[3], testing::MatchesRegex(".*/c_broken.png,,,,,,cannot decode: not an image.*"));
+  EXPECT_THAT(lines[3],
+              testing::MatchesRegex(".*/c_broken.png,,,,,,cannot decode: not an image.*"));
   EXPECT_THAT(lines[4], testing::MatchesRegex(".*/d_blank.jpg,,,,,,no digit found"));
 }
 
