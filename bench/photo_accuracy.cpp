@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "bench/photo_bench_util.h"
+#include "stages/cnn/openmp_policy.h"
 #include "stages/sources/idx_reader.h"
 #include "stages/transforms/digit_extraction.h"
 #include "tools/digit_photos.h"
@@ -90,6 +91,9 @@ std::string PredictGraph(const std::string& source_stage, const std::string& che
 }  // namespace
 
 int main(int argc, char** argv) {
+  // As the `pipeline` command does: oneDNN's OpenMP threads must not spin next to the
+  // engine's workers (stages/cnn/openmp_policy.h).
+  pipeline::cnn::reexec_with_passive_openmp(argv);
   Options options;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];

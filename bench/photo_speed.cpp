@@ -14,10 +14,14 @@
 #include <vector>
 
 #include "bench/photo_bench_util.h"
+#include "stages/cnn/openmp_policy.h"
 #include "stages/sources/idx_reader.h"
 #include "tools/digit_photos.h"
 
 int main(int argc, char** argv) {
+  // As the `pipeline` command does: oneDNN's OpenMP threads must not spin next to the
+  // engine's workers (stages/cnn/openmp_policy.h).
+  pipeline::cnn::reexec_with_passive_openmp(argv);
   using namespace pipeline;
   std::string checkpoint, mnist = PIPELINE_MNIST_DIR;
   int count = 3000, runs = 5, threads = 2, max_side = 0;

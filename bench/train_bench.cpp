@@ -21,6 +21,7 @@
 #include "mnist_idx.h"
 #include "stages/cnn/model.h"
 #include "stages/cnn/model_spec.h"
+#include "stages/cnn/openmp_policy.h"
 #include "stages/cnn/random.h"
 #include "stages/cnn/trainer.h"
 
@@ -42,20 +43,22 @@ struct Options {
   bool torch = true;
   bool show_kernels = false;
   bool profile = false;
+  bool passive = false;  // re-execute with OMP_WAIT_POLICY=passive unless set
   int batch = 128;
   int steps = 20;   // per timed repeat
   int repeats = 7;  // median over these
   int threads = 0;  // 0: OpenMP default
-  // Accuracy recipe.
+  // Accuracy recipe; the defaults are the recommended one (99.1-99.2% after 2 epochs,
+  // 99.2-99.3% after 3-4, test set, seed network, no augmentation).
   int epochs = 3;
   int train_batch = 128;
-  std::string optimizer = "adam";
-  double lr = 3e-3;
+  std::string optimizer = "adamw";
+  double lr = 4e-3;
   std::string schedule = "onecycle";
   std::string precision = "fp32";
   double momentum = 0.9;
-  double weight_decay = 0;
-  double label_smoothing = 0;
+  double weight_decay = 0.05;
+  double label_smoothing = 0.1;
   double dropout = 0;  // before the last layer
   uint64_t seed = 1;
 };
@@ -65,10 +68,12 @@ void usage() {
       "train_bench [options]\n"
       "  throughput (default): --batch N (128) --steps N (20) --repeats N (7) --threads N\n"
       "                        --no-torch  --show-kernels  --profile (per-step timing table)\n"
+      "  --passive: run (both) with OMP_WAIT_POLICY=passive unless the environment sets a policy\n"
+      "             (see stages/cnn/openmp_policy.h; much faster when the cores are busy)\n"
       "  --accuracy: train on MNIST and report test accuracy and wall time\n"
-      "      --epochs N (3) --train-batch N (128) --optimizer adam|adamw|sgd|nesterov|rmsprop\n"
-      "      --lr X (3e-3) --schedule onecycle|cosine|constant|step --precision fp32|bf16\n"
-      "      --momentum X (0.9) --weight-decay X (0) --label-smoothing X (0) --seed N (1)\n"
+      "      --epochs N (3) --train-batch N (128) --optimizer adamw|adam|sgd|nesterov|rmsprop\n"
+      "      --lr X (4e-3) --schedule onecycle|cosine|constant|step --precision fp32|bf16\n"
+      "      --momentum X (0.9) --weight-decay X (0.05) --label-smoothing X (0.1) --seed N (1)\n"
       "      --dropout X (0: none; else a dropout layer before the last dense layer)\n");
 }
 
@@ -94,6 +99,8 @@ Options parse(int argc, char** argv) {
       o.show_kernels = true;
     } else if (arg == "--profile") {
       o.profile = true;
+    } else if (arg == "--passive") {
+      o.passive = true;
     } else if (arg == "--batch") {
       o.batch = std::stoi(value());
     } else if (arg == "--steps") {
@@ -365,6 +372,8 @@ void run_accuracy(const Options& o) {
 int main(int argc, char** argv) {
   try {
     const Options options = parse(argc, argv);
+    // Both this process and the PyTorch reference it starts run under the re-executed policy.
+    if (options.passive) pipeline::cnn::reexec_with_passive_openmp(argv);
     if (options.threads > 0) omp_set_num_threads(options.threads);
     if (options.speed) run_speed(options);
     if (options.accuracy) run_accuracy(options);

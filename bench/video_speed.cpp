@@ -26,6 +26,7 @@
 #include "bench/photo_bench_util.h"
 #include "pipeline/payloads.h"
 #include "pipeline/registry.h"
+#include "stages/cnn/openmp_policy.h"
 #include "stages/sources/idx_reader.h"
 #include "tools/digit_photos.h"
 
@@ -210,6 +211,9 @@ void MakeVideo(const std::string& path, int frames, const std::string& mnist) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // As the `pipeline` command does: oneDNN's OpenMP threads must not spin next to the
+  // engine's workers (stages/cnn/openmp_policy.h).
+  pipeline::cnn::reexec_with_passive_openmp(argv);
   std::string checkpoint, mnist = PIPELINE_MNIST_DIR;
   int frames = 300, runs = 3, threads = 2;
   double camera_fps = 30;

@@ -34,6 +34,9 @@ head -1 "$work/predictions.csv" | grep -qx 'file,digits,confidence,top3,boxes,la
   fail "header"
 
 # The broken files: a row each, with why.
+if grep -q 'zz_empty.jpg,,,,,,no image to classify' "$work/predictions.csv"; then
+  fail "the classifier replaced the file's error with its own: cnn_predict must copy Sample::error"
+fi
 grep -q 'zz_empty.jpg,,,,,,cannot decode: empty file$' "$work/predictions.csv" || fail "empty row"
 grep -q 'zz_text.png,,,,,,cannot decode: not an image' "$work/predictions.csv" || fail "text row"
 grep -q 'zz_truncated.jpg,,,,,,cannot decode: truncated' "$work/predictions.csv" ||

@@ -23,6 +23,10 @@ quick_checkpoint
   >"$work/out.txt" 2>&1 || { cat "$work/out.txt"; fail "webcam_to_file.graph failed"; }
 cat "$work/out.txt"
 grep -q "camera_source: clip.avi; $frames frames" "$work/out.txt" || fail "frames read"
+if grep -q "without a picture skipped" "$work/out.txt"; then
+  fail "annotate got predictions without their frame: cnn_predict must copy Sample::origin," \
+    "part and parts into each Prediction"
+fi
 grep -q "video_writer: $frames frames to $work/annotated.avi" "$work/out.txt" ||
   fail "expected all $frames frames annotated and written"
 

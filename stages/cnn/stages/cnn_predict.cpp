@@ -141,7 +141,13 @@ class CnnPredict : public Stage {
       prediction->source = waiting.sample->source;
       prediction->box = waiting.sample->box;
       prediction->label = waiting.sample->label;
-      if (!waiting.error.empty()) {
+      prediction->part = waiting.sample->part;
+      prediction->parts = waiting.sample->parts;
+      prediction->origin = waiting.sample->origin;
+      // The sample's own error (unreadable file, no digit found) says more than ours.
+      if (!waiting.sample->error.empty()) {
+        prediction->error = waiting.sample->error;
+      } else if (!waiting.error.empty()) {
         prediction->error = waiting.error;
       } else {
         const float* row = probabilities_.data() + next * classes;
