@@ -248,14 +248,17 @@ Measured measure_torch(const Options& o, int threads) {
 
 void run_speed(const Options& o) {
   const int threads = o.threads > 0 ? o.threads : omp_get_max_threads();
+  const double flops = 3 * pipeline::cnn::forward_flops_per_image(
+                               pipeline::cnn::resolve_model(pipeline::cnn::seed_network_spec()));
+  const auto env = [](const char* name) {
+    const char* value = std::getenv(name);
+    return value != nullptr ? value : "unset";
+  };
   std::printf(
       "seed network (%.1f MFLOP/image forward+backward), batch %d, %d thread(s), "
-      "real MNIST training images; medians of %d repeats\n",
-      3 *
-          pipeline::cnn::forward_flops_per_image(
-              pipeline::cnn::resolve_model(pipeline::cnn::seed_network_spec())) /
-          1e6,
-      o.batch, threads, o.repeats);
+      "real MNIST training images; medians of %d repeats\n"
+      "OMP_WAIT_POLICY=%s GOMP_SPINCOUNT=%s (the PyTorch reference runs under the same)\n",
+      flops / 1e6, o.batch, threads, o.repeats, env("OMP_WAIT_POLICY"), env("GOMP_SPINCOUNT"));
   const Dataset data = load_split("train");
   const Measured ours = measure_ours(o, data);
   if (!o.torch) return;

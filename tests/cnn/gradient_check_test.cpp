@@ -143,8 +143,16 @@ TEST(GradientCheck, ConvolutionChainWithFusedRelu) {
 }
 
 TEST(GradientCheck, WinogradConvolution) {
-  check_gradients(network(
-      6, 6, 16, {conv(16, 3, 1, 1, proto::CONV_ALGORITHM_WINOGRAD), simple(kFlatten), dense(3)}));
+  const proto::ModelSpec spec = network(
+      6, 6, 16, {conv(16, 3, 1, 1, proto::CONV_ALGORITHM_WINOGRAD), simple(kFlatten), dense(3)});
+  Model probe(spec, 1);
+  try {
+    probe.implementations(3, true);
+  } catch (const std::invalid_argument& error) {
+    GTEST_SKIP() << "this CPU has no Winograd kernel: " << error.what();
+  }
+  EXPECT_NE(probe.implementations(3, true).find("wino"), std::string::npos);
+  check_gradients(spec);
 }
 
 TEST(GradientCheck, MaxPoolAfterFusedRelu) {

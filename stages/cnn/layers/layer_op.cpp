@@ -1,6 +1,5 @@
 #include "stages/cnn/layers/layer_op.h"
 
-
 namespace pipeline::cnn::detail {
 
 memory converted_input(const BuildContext& context, const memory& mem, const memory::desc& wanted,

@@ -134,7 +134,6 @@ void route_2x2_block16_avx512(const ChannelBlockedLayout& in, const ChannelBlock
 #pragma GCC pop_options
 
 // Any window: each window's gradient goes to the first input equal to its output.
-
 template <typename T>
 void route(const ChannelBlockedLayout& in, const ChannelBlockedLayout& out, const PoolWindow& w,
            bool relu_mask, const T* src, const T* dst, const T* diff_dst, T* diff_src) {
