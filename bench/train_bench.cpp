@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "cpu_features.h"
 #include "mnist_idx.h"
 #include "stages/cnn/model.h"
 #include "stages/cnn/model_spec.h"
@@ -259,6 +260,7 @@ void run_speed(const Options& o) {
       "real MNIST training images; medians of %d repeats\n"
       "OMP_WAIT_POLICY=%s GOMP_SPINCOUNT=%s (the PyTorch reference runs under the same)\n",
       flops / 1e6, o.batch, threads, o.repeats, env("OMP_WAIT_POLICY"), env("GOMP_SPINCOUNT"));
+  std::printf("%s\n", pipeline::bench::DescribeMatrixFeatures().c_str());
   const Dataset data = load_split("train");
   const Measured ours = measure_ours(o, data);
   if (!o.torch) return;
