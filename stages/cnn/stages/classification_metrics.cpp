@@ -1,5 +1,6 @@
 #include "stages/cnn/stages/classification_metrics.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -56,6 +57,31 @@ void FillTestMetrics(const float* logits, const int32_t* labels, int64_t n, int6
     const double both = row->precision() + row->recall();
     row->set_f1(both > 0 ? 2 * row->precision() * row->recall() / both : 0.0);
   }
+}
+
+std::vector<WrongAnswer> MostConfidentMistakes(const float* logits, const int32_t* labels,
+                                               int64_t n, int64_t classes, int count) {
+  std::vector<WrongAnswer> wrong;
+  if (count <= 0 || classes <= 0) return wrong;
+  for (int64_t i = 0; i < n; ++i) {
+    const float* row = logits + i * classes;
+    int64_t predicted = 0;
+    for (int64_t c = 1; c < classes; ++c) {
+      if (row[c] > row[predicted]) predicted = c;
+    }
+    if (predicted == labels[i]) continue;
+    double sum = 0;  // softmax of the winner: 1 / sum(exp(l - max))
+    for (int64_t c = 0; c < classes; ++c) sum += std::exp(double{row[c]} - row[predicted]);
+    wrong.push_back({i, static_cast<int32_t>(predicted), static_cast<float>(1.0 / sum)});
+  }
+  const auto more_confident = [](const WrongAnswer& a, const WrongAnswer& b) {
+    return a.confidence != b.confidence ? a.confidence > b.confidence : a.sample < b.sample;
+  };
+  const size_t kept = std::min(wrong.size(), static_cast<size_t>(count));
+  std::partial_sort(wrong.begin(), wrong.begin() + static_cast<std::ptrdiff_t>(kept), wrong.end(),
+                    more_confident);
+  wrong.resize(kept);
+  return wrong;
 }
 
 }  // namespace pipeline::cnn

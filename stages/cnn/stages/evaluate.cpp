@@ -14,6 +14,7 @@
 #include "pipeline/registry.h"
 #include "stages/cnn/stages/classification_metrics.h"
 #include "stages/cnn/stages/console.h"
+#include "stages/cnn/stages/display_pixels.h"
 #include "stages/cnn/stages/model_snapshot.h"
 #include "stages/cnn/stages/model_thread.h"
 #include "stages/stage_registrations.h"
@@ -48,6 +49,10 @@ class Evaluate : public Stage {
   // The model and its primitives live and die on thread_ (see model_thread.h).
   ~Evaluate() override {
     thread_.run([this] { model_.reset(); });
+  }
+
+  void open(const Params& params) override {
+    mistakes_kept_ = static_cast<int>(params.get_int("mistakes"));
   }
 
   void process(const Message& msg, Emitter& out) override {
@@ -103,6 +108,10 @@ class Evaluate : public Stage {
     }
     images_.insert(images_.end(), batch.data.begin(), batch.data.end());
     labels_.insert(labels_.end(), batch.labels.begin(), batch.labels.end());
+    for (size_t i = 0; i < batch.labels.size(); ++i) {
+      sources_.push_back(i < batch.sources.size() ? batch.sources[i]
+                                                  : "test sample " + std::to_string(sources_.size()));
+    }
   }
 
   void EvaluatePending(Emitter& out) {
@@ -180,8 +189,30 @@ class Evaluate : public Stage {
 
     auto metrics = std::make_shared<cnn::MetricsPayload>();
     metrics->metrics = row;
+    metrics->model = result;
+    metrics->mistakes = WorstMistakes(model.classes());
     out.emit(std::move(result), pending.epoch, pending.index, kModelPort);
     out.emit(std::move(metrics), pending.epoch, pending.index, 1);
+  }
+
+  // The most confident wrong answers in logits_, with their pictures for a report.
+  std::vector<cnn::Mistake> WorstMistakes(int64_t classes) const {
+    const auto n = static_cast<int64_t>(labels_.size());
+    const int64_t elements = int64_t{rows_} * cols_ * channels_;
+    std::vector<cnn::Mistake> mistakes;
+    for (const cnn::WrongAnswer& wrong :
+         cnn::MostConfidentMistakes(logits_.data(), labels_.data(), n, classes, mistakes_kept_)) {
+      const auto sample = static_cast<size_t>(wrong.sample);
+      cnn::Mistake mistake;
+      mistake.image = cnn::DisplayPixels(images_.data() + wrong.sample * elements, rows_, cols_,
+                                         channels_, normalization_);
+      mistake.label = labels_[sample];
+      mistake.predicted = wrong.predicted;
+      mistake.confidence = wrong.confidence;
+      mistake.source = sources_[sample];
+      mistakes.push_back(std::move(mistake));
+    }
+    return mistakes;
   }
 
   cnn::ModelThread thread_;  // first: destroyed last
@@ -191,6 +222,8 @@ class Evaluate : public Stage {
   bool warned_extra_epochs_ = false;
   std::vector<float> images_;
   std::vector<int32_t> labels_;
+  std::vector<std::string> sources_;
+  int mistakes_kept_ = 36;
   int rows_ = 0, cols_ = 0, channels_ = 0;
   Normalization normalization_;
   std::unique_ptr<cnn::Model> model_;
@@ -215,7 +248,12 @@ void RegisterEvaluate(Registry& registry) {
   };
   info.outputs = {
       {"model", "model", "the same snapshot with this epoch's test metrics attached"},
-      {"metrics", "metrics", "this epoch's training and test figures"},
+      {"metrics", "metrics",
+       "this epoch's training and test figures, the history so far and the worst mistakes"},
+  };
+  info.params = {
+      IntParam("mistakes", 36, 0, 10000,
+               "how many of the most confident wrong answers to pass on (for `report`)"),
   };
   info.create = [] { return std::make_unique<Evaluate>(); };
   registry.add(std::move(info));

@@ -42,12 +42,28 @@ struct ModelSnapshot : Payload {
   std::string graph_file;
 };
 
+// A test sample the model got wrong, with what a person needs to judge the mistake.
+struct Mistake {
+  // The pixels as a person sees them: normalization undone, 0..255, CV_8UC(channels).
+  cv::Mat image;
+  int label = -1;      // the true class
+  int predicted = -1;  // the model's answer
+  float confidence = 0;  // softmax probability of the answer
+  std::string source;    // "t10k-images-idx3-ubyte.gz#1234"
+};
+
 // One epoch's training and test figures, as `evaluate` emits them.
 struct MetricsPayload : Payload {
   static constexpr std::string_view kType = "metrics";
   std::string_view type() const override { return kType; }
 
   proto::EpochMetrics metrics;
+  // The evaluated snapshot (shares the tensors): its `metrics` is the whole history up to this
+  // epoch with every test figure filled in, plus the graph, seeds and normalization of the run
+  // it came from. Null when the producer had none.
+  std::shared_ptr<const ModelSnapshot> model;
+  // The epoch's most confident wrong answers, most confident first.
+  std::vector<Mistake> mistakes;
 };
 
 // A model with the snapshot's weights, running statistics and training step (dropout masks
