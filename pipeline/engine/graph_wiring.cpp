@@ -56,6 +56,17 @@ std::string PortList(const std::vector<PortSpec>& ports) {
   return text;
 }
 
+// The index of the only port that is not optional; -1 when there are none or several.
+int OnlyRequiredPort(const std::vector<PortSpec>& ports) {
+  int found = -1;
+  for (size_t i = 0; i < ports.size(); ++i) {
+    if (ports[i].optional) continue;
+    if (found >= 0) return -1;
+    found = static_cast<int>(i);
+  }
+  return found;
+}
+
 int FindPort(const std::vector<PortSpec>& ports, const std::string& name) {
   for (size_t i = 0; i < ports.size(); ++i) {
     if (ports[i].name == name) return static_cast<int>(i);
@@ -151,6 +162,9 @@ class StageWiring {
   int consumer_port(int input, const InputRef& ref) {
     if (ref.port.empty()) {
       if (info_.inputs.size() == 1) return 0;
+      // Optional inputs are extras (a validation stream): an unnamed input feeds the one
+      // required port, so graphs written before a stage grew an optional input stay valid.
+      if (const int required = OnlyRequiredPort(info_.inputs); required >= 0) return required;
       error(input, "plugin \"" + info_.name + "\" has " + std::to_string(info_.inputs.size()) +
                        " input ports (" + PortList(info_.inputs) +
                        "); name the one this feeds, as in \"" + info_.inputs[0].name + "=" +

@@ -69,6 +69,18 @@ TEST(GraphValidate, OptionalInputMayBeLeftUnconnectedButARequiredOneMayNot) {
   ExpectOnlyError(required_left_out, 2, 1, "t", {"input port \"main\"", "not connected"});
 }
 
+TEST(GraphValidate, UnnamedInputFeedsTheOnlyRequiredPort) {
+  const LoadResult result = Load(Lines({
+      "stage { name: \"nums\" plugin: \"numbers\" }",
+      "stage { name: \"t\" plugin: \"tap\" input: \"nums\" }",
+  }));
+  ASSERT_TRUE(result.errors.empty()) << Describe(result.errors);
+  ASSERT_TRUE(result.graph.has_value());
+  const auto& edges = result.graph->edges;
+  ASSERT_EQ(edges.size(), 1u);
+  EXPECT_EQ(edges[0].to_port, 0);  // "main", not the optional "extra"
+}
+
 TEST(GraphValidate, StageWithoutNameIsReportedAtItsBlock) {
   ExpectOnlyError(Load(Lines({
                       "stage {",                // 1
