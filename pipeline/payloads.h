@@ -36,6 +36,10 @@ struct Sample : Payload {
   // Samples its source emits per epoch (0 when unknown, e.g. a camera). Lets training plan
   // schedules before the first epoch ends. Transforms copy it from their input.
   int64_t epoch_size = 0;
+  // Passes its source makes over the data (idx_source's `epochs`; 0 when unknown, e.g. a camera
+  // or an endless stream). Lets training span its schedule over exactly the epochs it will see.
+  // Transforms copy it from their input.
+  int64_t planned_epochs = 0;
   Normalization normalization;
   // Set when there is nothing to classify (unreadable file, no digit found); `image` is then
   // empty. Stages pass such samples on so the error reaches the output, one row per file.
@@ -68,6 +72,7 @@ struct Batch : Payload {
   std::vector<std::string> sources;
   int rows = 0, cols = 0, channels = 0;
   int64_t epoch_size = 0;  // samples per epoch at the source, 0 when unknown
+  int64_t planned_epochs = 0;  // passes the source makes, 0 when unknown (Sample::planned_epochs)
   Normalization normalization;
 };
 

@@ -66,6 +66,9 @@ struct StageEnv {
   // Ends the sources upstream of this stage after their current message, so the run finishes
   // normally (every stage closes). Set by the engine; see Stage::request_finish().
   std::function<void()> finish_upstream;
+  // Which inputs (by port index) the graph feeds: an optional input may be left unconnected.
+  // Empty when not known (a stage test bench): every input then counts as connected.
+  std::vector<bool> connected_inputs;
 };
 
 // Lifecycle: open() once → produce() (sources) or process() for each data message, with
@@ -115,6 +118,14 @@ class Stage {
     if (env_.finish_upstream) env_.finish_upstream();
   }
   void set_env(StageEnv env) { env_ = std::move(env); }
+
+  // Whether the graph feeds input `port` (see StageEnv::connected_inputs). A stage can refuse, in
+  // open(), parameters that need an optional input the graph left unconnected.
+  bool input_connected(int port) const {
+    if (env_.connected_inputs.empty()) return true;
+    return port >= 0 && port < static_cast<int>(env_.connected_inputs.size()) &&
+           env_.connected_inputs[static_cast<size_t>(port)];
+  }
 
   // A generator seeded from (graph seed, stage name, epoch, index): the same sample gets the
   // same random choices whatever thread runs it, in every run with the same seed.

@@ -19,6 +19,8 @@ void RegisterCnnTrain(Registry& registry);
 void RegisterEvaluate(Registry& registry);
 void RegisterCheckpointSink(Registry& registry);
 void RegisterCnnPredict(Registry& registry);
+void RegisterCheckpointSource(Registry& registry);
+void RegisterReportSink(Registry& registry);
 // Custom images: photos, camera frames, digit extraction, predictions out.
 void RegisterImageSource(Registry& registry);
 void RegisterDigitExtract(Registry& registry);
@@ -34,7 +36,8 @@ inline std::vector<RegisterFn> StandardStageRegistrations() {
           &RegisterImageGrid,  &RegisterCnnTrain,    &RegisterEvaluate,    &RegisterCheckpointSink,
           &RegisterCnnPredict, &RegisterImageSource, &RegisterDigitExtract,
           &RegisterCameraSource, &RegisterPredictionsSink, &RegisterAnnotate, &RegisterDisplay,
-          &RegisterVideoWriter, &RegisterImageWriter};
+          &RegisterVideoWriter, &RegisterImageWriter, &RegisterCheckpointSource,
+          &RegisterReportSink};
 }
 
 }  // namespace pipeline

@@ -1,6 +1,5 @@
 // `pipeline run`, `validate` and `dot`.
 #include <csignal>
-#include <iomanip>
 #include <iostream>
 
 #include "pipeline/cli/cli_commands.h"
@@ -19,22 +18,8 @@ void OnInterrupt(int) {
   std::signal(SIGINT, SIG_DFL);
 }
 
-void PrintProfile(const RunResult& result) {
-  std::cerr << "\nprofile (wall " << std::fixed << std::setprecision(2) << result.wall_seconds
-            << " s):\n"
-            << std::left << std::setw(16) << "stage" << std::setw(16) << "plugin" << std::right
-            << std::setw(10) << "busy s" << std::setw(8) << "busy%" << std::setw(11) << "msgs in"
-            << std::setw(11) << "msgs out" << std::setw(12) << "in/s" << "\n";
-  for (const auto& stage : result.profile) {
-    const double share = result.wall_seconds > 0 ? 100.0 * stage.busy_seconds / result.wall_seconds : 0;
-    const double rate = stage.busy_seconds > 0 ? stage.messages_in / stage.busy_seconds : 0;
-    std::cerr << std::left << std::setw(16) << stage.name << std::setw(16) << stage.plugin
-              << std::right << std::setprecision(2) << std::setw(10) << stage.busy_seconds
-              << std::setprecision(1) << std::setw(8) << share << std::setw(11)
-              << stage.messages_in << std::setw(11) << stage.messages_out << std::setprecision(0)
-              << std::setw(12) << rate << "\n";
-  }
-}
+// --profile: after the run, on stderr (see FormatProfile and StageProfile for the figures).
+void PrintProfile(const RunResult& result) { std::cerr << "\n" << FormatProfile(result); }
 
 }  // namespace
 
@@ -52,7 +37,16 @@ int RunCommand(const CliSetup& setup, const std::vector<std::string>& args) {
                         "worker threads (0 = all cores)")(
       "max-in-flight", po::value(&max_in_flight)->default_value(0),
       "messages per source alive at once (0 = the graph's setting or 256)")(
-      "profile", po::bool_switch(&profile), "print each stage's busy time and throughput");
+      "profile", po::bool_switch(&profile),
+      "after the run, print a table per stage and name the stage that bounds the run:\n"
+      "  busy s     time inside the stage's own code (summed over threads for a parallel "
+      "stage)\n"
+      "  busy%      busy s over the time it could have been busy (the dataflow's duration, "
+      "times --threads for a parallel stage); the highest is the bottleneck\n"
+      "  in-wait s  starved: no call running and no input ready for it\n"
+      "  out-wait s blocked (sources): every slot under --max-in-flight was taken, "
+      "because downstream was slower\n"
+      "  msgs in/out, msgs/s  data messages, and those handled per second of dataflow");
   if (!ParseCommandLine("pipeline run GRAPH [options]", args, options, positional)) return kExitOk;
   if (threads < 0) throw UsageError("--threads must be 0 or more");
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -69,6 +70,9 @@ struct Bundle {
   std::vector<Envelope> items;
   // A source's bundle keeps its limiter slot even when it carries nothing.
   std::shared_ptr<Ticket> ticket;
+  // When its producer finished it, i.e. when it became ready for its consumers (--profile tells
+  // a consumer's wait for input from its wait for a thread with it).
+  std::chrono::steady_clock::time_point ready_at;
 };
 using BundlePtr = std::shared_ptr<const Bundle>;
 

@@ -1,13 +1,14 @@
 #include "pipeline/engine/runner.h"
 
+#include <google/protobuf/text_format.h>
 #include <oneapi/tbb/flow_graph.h>
 #include <oneapi/tbb/info.h>
 #include <oneapi/tbb/task_arena.h>
 
-#include <google/protobuf/text_format.h>
-
 #include <chrono>
 #include <memory>
+#include <mutex>
+#include <optional>
 
 #include "pipeline/engine/stage_executor.h"
 
@@ -17,6 +18,45 @@ namespace {
 namespace flow = oneapi::tbb::flow;
 using StageNode = flow::function_node<BundlePtr, BundlePtr>;
 using Sender = flow::sender<BundlePtr>;
+
+// Measures a source's back-pressure for --profile. It counts the source's live tickets (one per
+// produced bundle, as the limiter counts them). When a produce() call ends with every slot taken,
+// the source cannot go on until downstream gives a slot back: it is blocked from then until its
+// next produce() starts (whether oneTBB parks the bundle at the limiter or pulls the next one
+// only once a slot frees).
+class BackPressureMeter {
+ public:
+  BackPressureMeter(size_t limit, std::atomic<int64_t>& blocked_ns)
+      : limit_(limit), blocked_ns_(blocked_ns) {}
+
+  // At the start of every produce().
+  void ticket_issued() {
+    std::lock_guard lock(mutex_);
+    ++live_;
+    if (blocked_since_) {
+      blocked_ns_.fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                std::chrono::steady_clock::now() - *blocked_since_)
+                                .count(),
+                            std::memory_order_relaxed);
+      blocked_since_.reset();
+    }
+  }
+  void bundle_produced() {
+    std::lock_guard lock(mutex_);
+    if (live_ >= limit_) blocked_since_ = std::chrono::steady_clock::now();
+  }
+  void ticket_released() {
+    std::lock_guard lock(mutex_);
+    --live_;
+  }
+
+ private:
+  std::mutex mutex_;
+  size_t live_ = 0;
+  const size_t limit_;
+  std::optional<std::chrono::steady_clock::time_point> blocked_since_;
+  std::atomic<int64_t>& blocked_ns_;
+};
 
 // The oneTBB graph for one run. Per source: input_node → limiter_node (back-pressure: a slot per
 // source bundle, given back by its ticket). Per input port of other stages: a function_node
@@ -42,7 +82,9 @@ class FlowGraph {
     for (auto& gate : gates_) gate->close();
   }
 
-  void run() {
+  void run(std::vector<std::unique_ptr<StageExecutor>>& executors) {
+    const auto start = std::chrono::steady_clock::now();
+    for (auto& executor : executors) executor->start_clock(start);
     for (auto& input : inputs_) input->activate();
     graph_.wait_for_all();
   }
@@ -52,13 +94,26 @@ class FlowGraph {
                   const std::atomic<bool>* stop_requested) {
     auto limiter = std::make_unique<flow::limiter_node<BundlePtr>>(graph_, max_in_flight);
     auto* decrement = &limiter->decrementer();
-    auto gate = std::make_shared<TicketGate>([decrement] { decrement->try_put(flow::continue_msg()); });
-    auto make_ticket = [gate] { return std::make_shared<Ticket>([gate] { gate->release(); }); };
+    auto meter =
+        std::make_shared<BackPressureMeter>(max_in_flight, executor.stats().output_wait_ns);
+    auto gate = std::make_shared<TicketGate>([decrement, meter] {
+      meter->ticket_released();
+      decrement->try_put(flow::continue_msg());
+    });
+    auto make_ticket = [gate, meter] {
+      meter->ticket_issued();
+      return std::make_shared<Ticket>([gate] { gate->release(); });
+    };
     auto input = std::make_unique<flow::input_node<BundlePtr>>(
-        graph_, [&executor, make_ticket, stop_requested](oneapi::tbb::flow_control& control) {
+        graph_,
+        [&executor, make_ticket, meter, stop_requested](oneapi::tbb::flow_control& control) {
           const bool stop = stop_requested != nullptr && stop_requested->load();
           BundlePtr bundle = executor.produce(make_ticket, stop);
-          if (!bundle) control.stop();
+          if (!bundle) {
+            control.stop();
+          } else {
+            meter->bundle_produced();
+          }
           return bundle;
         });
     flow::make_edge(*input, *limiter);
@@ -133,10 +188,20 @@ std::vector<StageProfile> CollectProfile(
     const std::vector<std::unique_ptr<StageExecutor>>& executors) {
   std::vector<StageProfile> profile;
   for (const auto& executor : executors) {
-    StageStats& stats = executor->stats();
-    profile.push_back({executor->instance().name, executor->instance().entry->info.name,
-                       stats.calls.load(), stats.messages_in.load(), stats.messages_out.load(),
-                       static_cast<double>(stats.busy_ns.load()) * 1e-9});
+    const StageStats& stats = executor->stats();
+    const StageInfo& info = executor->instance().entry->info;
+    StageProfile stage;
+    stage.name = executor->instance().name;
+    stage.plugin = info.name;
+    stage.source = info.kind == StageKind::kSource;
+    stage.parallel = executor->is_parallel();
+    stage.calls = stats.calls.load();
+    stage.messages_in = stats.messages_in.load();
+    stage.messages_out = stats.messages_out.load();
+    stage.busy_seconds = static_cast<double>(stats.busy_ns.load()) * 1e-9;
+    stage.input_wait_seconds = static_cast<double>(stats.input_wait_ns.load()) * 1e-9;
+    stage.output_wait_seconds = static_cast<double>(stats.output_wait_ns.load()) * 1e-9;
+    profile.push_back(std::move(stage));
   }
   return profile;
 }
@@ -154,8 +219,8 @@ RunResult RunGraph(const ResolvedGraph& graph, const RunOptions& options) {
   google::protobuf::TextFormat::PrintToString(graph.spec, &graph_text);
   for (size_t i = 0; i < graph.stages.size(); ++i) {
     const StageInstance& instance = graph.stages[i];
-    executors.push_back(std::make_unique<StageExecutor>(
-        instance, instance.entry->info.create(), status, ConnectedInputs(graph, i)));
+    executors.push_back(std::make_unique<StageExecutor>(instance, instance.entry->info.create(),
+                                                        status, ConnectedInputs(graph, i)));
   }
   bool opened = true;
   for (size_t i = 0; i < graph.stages.size(); ++i) {
@@ -168,6 +233,7 @@ RunResult RunGraph(const ResolvedGraph& graph, const RunOptions& options) {
     env.graph_text = graph_text;
     env.graph_file = graph.file;
     env.stop_requested = options.stop_requested;
+    env.connected_inputs = ConnectedInputs(graph, i);
     env.finish_upstream = [&executors, sources = UpstreamSources(graph, i)] {
       for (size_t source : sources) executors[source]->request_finish();
     };
@@ -177,15 +243,18 @@ RunResult RunGraph(const ResolvedGraph& graph, const RunOptions& options) {
     }
   }
   if (opened) {
-    size_t max_in_flight = options.max_in_flight > 0   ? options.max_in_flight
+    size_t max_in_flight = options.max_in_flight > 0 ? options.max_in_flight
                            : graph.max_in_flight > 0 ? graph.max_in_flight
                                                      : kDefaultMaxInFlight;
     for (const auto& executor : executors) max_in_flight += executor->held_inputs();
     oneapi::tbb::task_arena arena(threads);
+    const auto flow_start = std::chrono::steady_clock::now();
     arena.execute([&] {
       FlowGraph flow_graph(graph, executors, max_in_flight, options.stop_requested, threads);
-      flow_graph.run();
+      flow_graph.run(executors);
     });
+    result.flow_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - flow_start).count();
     for (const auto& executor : executors) {
       if (executor->is_parallel()) executor->close_parallel();
     }
@@ -193,6 +262,7 @@ RunResult RunGraph(const ResolvedGraph& graph, const RunOptions& options) {
   result.ok = !status.failed();
   result.error = status.error();
   result.stopped = options.stop_requested != nullptr && options.stop_requested->load();
+  result.threads = threads;
   result.profile = CollectProfile(executors);
   result.wall_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

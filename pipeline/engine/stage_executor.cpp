@@ -43,8 +43,9 @@ class StageExecutor::Collector : public Emitter {
   void emit(std::shared_ptr<const Payload> payload, int64_t epoch, int64_t index,
             int port) override {
     if (port < 0 || port >= static_cast<int>(info_.outputs.size())) {
-      throw std::logic_error("emitted on output port " + std::to_string(port) + ", but the stage has " +
-                             std::to_string(info_.outputs.size()) + " output port(s)");
+      throw std::logic_error("emitted on output port " + std::to_string(port) +
+                             ", but the stage has " + std::to_string(info_.outputs.size()) +
+                             " output port(s)");
     }
     if (!payload) throw std::logic_error("emitted an empty message");
     const PortSpec& spec = info_.outputs[port];
@@ -114,6 +115,32 @@ std::string StageExecutor::sample_context(int64_t epoch, int64_t index) const {
          std::to_string(index);
 }
 
+void StageExecutor::start_clock(std::chrono::steady_clock::time_point now) {
+  std::lock_guard lock(activity_mutex_);
+  idle_since_ = now;
+}
+
+// A consumer is starved from the moment its last running call ended (or the graph started) until
+// the input its next call handles became ready; the rest of the gap, until that call starts, is a
+// wait for a worker thread, which is not the stage's input's fault.
+void StageExecutor::call_started(std::chrono::steady_clock::time_point ready_at,
+                                 std::chrono::steady_clock::time_point now) {
+  std::lock_guard lock(activity_mutex_);
+  if (active_calls_++ == 0) {
+    const auto starved = std::min(ready_at, now) - idle_since_;
+    if (starved.count() > 0) {
+      stats_.input_wait_ns.fetch_add(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(starved).count(),
+          std::memory_order_relaxed);
+    }
+  }
+}
+
+void StageExecutor::call_ended(std::chrono::steady_clock::time_point now) {
+  std::lock_guard lock(activity_mutex_);
+  if (--active_calls_ == 0) idle_since_ = now;
+}
+
 bool StageExecutor::open(const StageEnv& env) {
   try {
     stage_->set_env(env);
@@ -154,6 +181,7 @@ BundlePtr StageExecutor::produce(const std::function<std::shared_ptr<Ticket>()>&
     }
   }
   bundle->items = std::move(out.items);
+  bundle->ready_at = std::chrono::steady_clock::now();
   stats_.calls.fetch_add(1, std::memory_order_relaxed);
   stats_.messages_out.fetch_add(DataCount(bundle->items), std::memory_order_relaxed);
   stats_.busy_ns.fetch_add(NanosSince(start), std::memory_order_relaxed);
@@ -161,9 +189,11 @@ BundlePtr StageExecutor::produce(const std::function<std::shared_ptr<Ticket>()>&
 }
 
 BundlePtr StageExecutor::consume(const Bundle& in, int port, int producer_port) {
-  const auto start = std::chrono::steady_clock::now();
   std::unique_lock lock(serial_mutex_, std::defer_lock);
   if (!is_parallel()) lock.lock();
+  // Busy from here: a multi-input stage's wait for the lock is the other port's call.
+  const auto start = std::chrono::steady_clock::now();
+  call_started(in.ready_at, start);
   const bool holds = !is_parallel() && held_inputs() > 0;
   Collector out(instance_.entry->info, /*is_source=*/false, holds ? &pending_tickets_ : nullptr);
   int64_t received = 0;
@@ -194,10 +224,15 @@ BundlePtr StageExecutor::consume(const Bundle& in, int port, int producer_port) 
   auto bundle = std::make_shared<Bundle>();
   bundle->seq = is_parallel() ? in.seq : next_seq_++;
   bundle->items = std::move(out.items);
+  const auto end = std::chrono::steady_clock::now();
+  bundle->ready_at = end;
+  call_ended(end);
   stats_.calls.fetch_add(1, std::memory_order_relaxed);
   stats_.messages_in.fetch_add(received, std::memory_order_relaxed);
   stats_.messages_out.fetch_add(DataCount(bundle->items), std::memory_order_relaxed);
-  stats_.busy_ns.fetch_add(NanosSince(start), std::memory_order_relaxed);
+  stats_.busy_ns.fetch_add(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(end - start).count(),
+      std::memory_order_relaxed);
   return bundle;
 }
 

@@ -30,12 +30,17 @@ class RunStatus {
   std::string error_;
 };
 
-// Per-stage figures for --profile.
+// Per-stage figures for --profile (see StageProfile in runner.h for what each one means).
 struct StageStats {
   std::atomic<int64_t> calls{0};
   std::atomic<int64_t> messages_in{0};
   std::atomic<int64_t> messages_out{0};
   std::atomic<int64_t> busy_ns{0};
+  // Consumers: no call running and no input ready (starved).
+  std::atomic<int64_t> input_wait_ns{0};
+  // Sources: a produced message waiting for a slot under the in-flight bound (back-pressure).
+  // Added by the runner, which owns the limiter.
+  std::atomic<int64_t> output_wait_ns{0};
 };
 
 class StageExecutor {
@@ -66,12 +71,18 @@ class StageExecutor {
   int held_inputs() const;
   StageStats& stats() { return stats_; }
   bool is_parallel() const;
+  // The flow graph starts: from now on a consumer with no input ready is starved.
+  void start_clock(std::chrono::steady_clock::time_point now);
 
  private:
   class Collector;
   void handle_control(const Envelope& envelope, int port, Collector& out);
   std::string context(const char* what) const;
   std::string sample_context(int64_t epoch, int64_t index) const;
+  // Input-wait accounting around each consume() call.
+  void call_started(std::chrono::steady_clock::time_point ready_at,
+                    std::chrono::steady_clock::time_point now);
+  void call_ended(std::chrono::steady_clock::time_point now);
 
   const StageInstance& instance_;
   std::unique_ptr<Stage> stage_;
@@ -86,6 +97,11 @@ class StageExecutor {
   bool stream_ended_ = false;
   std::atomic<bool> finish_requested_{false};
   std::vector<std::shared_ptr<Ticket>> pending_tickets_;
+
+  // Calls running now, and since when none has (parallel stages run several at once).
+  std::mutex activity_mutex_;
+  int active_calls_ = 0;
+  std::chrono::steady_clock::time_point idle_since_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace pipeline

@@ -56,7 +56,9 @@ StageInfo IdxSource::Info() {
   info.params = {
       RequiredStringParam("images", "IDX image file (magic 0x00000803), raw or gzip"),
       StringParam("labels", "", "IDX label file (magic 0x00000801); empty: unlabelled (-1)"),
-      IntParam("epochs", 1, 1, 1e6, "passes over the data"),
+      IntParam("epochs", 1, 1, 1e6,
+               "passes over the data; travels with the samples, so a `cnn_train` downstream "
+               "plans its schedule over this many epochs"),
       BoolParam("shuffle", false,
                 "shuffle each epoch; the order follows the graph seed, stage name and epoch"),
       ChoiceParam("split", "all", {"all", "train", "validation"},
@@ -167,6 +169,7 @@ bool IdxSource::produce(Emitter& out) {
   sample->label = labels_.empty() ? -1 : labels_[static_cast<size_t>(file_index)];
   sample->source = file_name_ + "#" + std::to_string(file_index);
   sample->epoch_size = samples_per_epoch();
+  sample->planned_epochs = epochs_;
   out.emit(std::move(sample), epoch_, position_);
 
   if (++position_ == static_cast<int64_t>(order_.size())) {

@@ -73,6 +73,7 @@ class BatchStage : public Stage {
     pending_->cols = first.image.cols;
     pending_->channels = first.image.channels();
     pending_->epoch_size = first.epoch_size;
+    pending_->planned_epochs = first.planned_epochs;
     pending_->normalization = first.normalization;
     pending_->data.reserve(static_cast<size_t>(size_) *
                            static_cast<size_t>(pending_->sample_elements()));

@@ -2,8 +2,9 @@
 # ctest-labels: slow
 # Trains the repository's train.graph on MNIST with its default recipe: the final test accuracy
 # must reach 99.0%, latest.ckpt and best.ckpt must exist and `pipeline inspect` must accept them
-# (and refuse a damaged copy with exit 1, naming it). Prints the wall time, the time at which
-# test accuracy first reached 99.0% and the training throughput.
+# (and refuse a damaged copy with exit 1, naming it), and the run folder must hold the report
+# (index.html naming every picture, one metrics.csv row per epoch). Prints the wall time, the time
+# at which test accuracy first reached 99.0% and the training throughput.
 set -euo pipefail
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -15,7 +16,8 @@ start=$(date +%s.%N)
   --set "train_data.labels=$MNIST_DIR/train-labels-idx1-ubyte.gz" \
   --set "test_data.images=$MNIST_DIR/t10k-images-idx3-ubyte.gz" \
   --set "test_data.labels=$MNIST_DIR/t10k-labels-idx1-ubyte.gz" \
-  --set "checkpoint.dir=$run" 2>"$work/stderr" || { cat "$work/stderr"; exit 1; }
+  --set "checkpoint.dir=$run" --set "report.dir=$run" 2>"$work/stderr" ||
+  { cat "$work/stderr"; exit 1; }
 end=$(date +%s.%N)
 grep '^epoch ' "$work/stderr" || true
 
@@ -25,6 +27,13 @@ for name in latest best; do
     { echo "inspect $name.ckpt failed"; exit 1; }
 done
 grep -q "CRC-32 [0-9a-f]* ok" "$work/latest.txt" || { cat "$work/latest.txt"; exit 1; }
+for png in curves confusion per_class mistakes; do
+  [[ -s "$run/$png.png" ]] || { echo "missing $run/$png.png"; exit 1; }
+  grep -q "src=\"$png.png\"" "$run/index.html" || { echo "index.html lacks $png.png"; exit 1; }
+done
+epochs=$(grep -c '^epoch ' "$work/stderr")
+[[ $(($(wc -l <"$run/metrics.csv") - 1)) -eq $epochs ]] ||
+  { echo "metrics.csv has not one row per epoch ($epochs):"; cat "$run/metrics.csv"; exit 1; }
 
 # The metrics table of `inspect`: epoch step lr train-loss train-acc test-loss test-acc img/s at.
 metrics() { awk '/^metrics:/ {on = 1; next} /^[a-z]/ {on = 0} on && $1 ~ /^[0-9]+$/' "$1"; }

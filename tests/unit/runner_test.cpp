@@ -87,6 +87,19 @@ class Gather : public Stage {
   int64_t sum_ = 0, batches_ = 0;
 };
 
+// Serial: sleeps `delay_us` per number and passes it on; the deliberately slow stage.
+class Sleepy : public Stage {
+ public:
+  void open(const Params& params) override { delay_us_ = params.get_int("delay_us"); }
+  void process(const Message& msg, Emitter& out) override {
+    std::this_thread::sleep_for(std::chrono::microseconds(delay_us_));
+    out.emit_like(msg, msg.payload);
+  }
+
+ private:
+  int64_t delay_us_ = 0;
+};
+
 struct Record {
   std::string stage;
   int port;
@@ -110,7 +123,9 @@ class RecordingSink : public Stage {
     // Early stopping: asks the sources feeding this stage to end their streams.
     if (msg.port == 0 && ++seen_on_first_ == finish_after_) request_finish();
   }
-  void end_epoch(int port, int64_t epoch, Emitter&) override { epoch_ends.emplace_back(port, epoch); }
+  void end_epoch(int port, int64_t epoch, Emitter&) override {
+    epoch_ends.emplace_back(port, epoch);
+  }
   void close(Emitter&) override { ++closes; }
 
  private:
@@ -152,6 +167,12 @@ class RunnerTest : public ::testing::Test {
     gather.params = {IntParam("size", 4, 1, 1e6, "")};
     gather.create = [] { return std::make_unique<Gather>(); };
     registry_.add(gather);
+    StageInfo sleepy = Info("sleepy", StageKind::kTransform, Concurrency::kSerial);
+    sleepy.inputs = {{"in", "number", ""}};
+    sleepy.outputs = {{"out", "number", ""}};
+    sleepy.params = {IntParam("delay_us", 1000, 0, 1e6, "")};
+    sleepy.create = [] { return std::make_unique<Sleepy>(); };
+    registry_.add(sleepy);
     StageInfo sink = Info("recorder", StageKind::kSink, Concurrency::kSerial);
     sink.inputs = {{"a", "number", ""}, {"b", "any", ""}};
     sink.params = {IntParam("delay_us", 0, 0, 1e6, ""), IntParam("finish_after", -1, -1, 1e9, "")};
@@ -175,7 +196,9 @@ class RunnerTest : public ::testing::Test {
     graph_.stages.push_back({name, entry, Params(values), 0});
     return static_cast<int>(graph_.stages.size()) - 1;
   }
-  void connect(int from, int to, int to_port = 0) { graph_.edges.push_back({from, 0, to, to_port}); }
+  void connect(int from, int to, int to_port = 0) {
+    graph_.edges.push_back({from, 0, to, to_port});
+  }
 
   RunResult run(int threads, std::atomic<bool>* stop = nullptr, uint32_t in_flight = 0) {
     RunOptions options;
@@ -298,7 +321,9 @@ TEST_F(RunnerTest, OpenFailureIsReportedWithTheStage) {
   const int source = add("numbers", "counting_source");
   const int sink = add("sink", "single_recorder");
   connect(source, sink);
-  graph_.stages[1].params = Params(std::map<std::string, std::string, std::less<>>{});  // "delay_us" missing: get_int throws in open()
+  graph_.stages[1].params =
+      Params(std::map<std::string, std::string,
+                      std::less<>>{});  // "delay_us" missing: get_int throws in open()
   const RunResult result = run(1);
   EXPECT_FALSE(result.ok);
   EXPECT_NE(result.error.find("stage \"sink\" (single_recorder), opening:"), std::string::npos);
@@ -333,6 +358,52 @@ TEST_F(RunnerTest, RequestFinishEndsOnlyTheSourcesUpstreamAndTheRunSucceeds) {
   // ...while the source that does not feed the requesting stage went on to its end.
   EXPECT_EQ(other_stream, 500);
   EXPECT_EQ(RecordingSink::closes, 2);
+}
+
+TEST_F(RunnerTest, ProfileNamesTheSlowStageAsBottleneckAndShowsWhoWaitsOnIt) {
+  // No parallel stage: its sleeps would keep the second worker thread busy, and the source
+  // would wait for a thread (not counted as blocked) instead of for the in-flight bound.
+  const int source = add("numbers", "counting_source", {{"count", "150"}});
+  const int slow = add("slow", "sleepy", {{"delay_us", "2000"}});
+  const int sink = add("sink", "single_recorder");
+  connect(source, slow);
+  connect(slow, sink);
+  const RunResult result = run(2, nullptr, 4);
+  ASSERT_TRUE(result.ok) << result.error;
+  ASSERT_EQ(result.profile.size(), 3u);
+  EXPECT_EQ(result.threads, 2);
+  EXPECT_GE(result.flow_seconds, 150 * 0.002);
+  EXPECT_LE(result.flow_seconds, result.wall_seconds);
+  SCOPED_TRACE(FormatProfile(result));
+  const StageProfile& numbers = result.profile[source];
+  const StageProfile& slow_stage = result.profile[slow];
+  const StageProfile& last = result.profile[sink];
+  ASSERT_EQ(BottleneckStage(result), slow);
+  EXPECT_GT(Utilization(slow_stage, result), 0.8);
+  EXPECT_EQ(slow_stage.messages_in, 150);
+  EXPECT_EQ(slow_stage.messages_out, 150);
+  // Upstream: the source spends most of the run blocked behind the in-flight bound...
+  EXPECT_TRUE(numbers.source);
+  EXPECT_GT(numbers.output_wait_seconds, 0.5 * result.flow_seconds);
+  EXPECT_EQ(numbers.input_wait_seconds, 0);
+  // ...the slow stage is never starved for long, while the sink after it mostly is.
+  EXPECT_LT(slow_stage.input_wait_seconds, 0.2 * result.flow_seconds);
+  EXPECT_GT(last.input_wait_seconds, 0.5 * result.flow_seconds);
+  EXPECT_EQ(last.output_wait_seconds, 0);
+
+  const std::string report = FormatProfile(result);
+  EXPECT_NE(report.find("bottleneck: \"slow\" (sleepy), busy "), std::string::npos) << report;
+  EXPECT_NE(report.find("sources held back by back-pressure: numbers"), std::string::npos)
+      << report;
+  for (const char* column : {"busy s", "in-wait s", "out-wait s", "msgs in", "msgs/s"}) {
+    EXPECT_NE(report.find(column), std::string::npos) << column << "\n" << report;
+  }
+}
+
+TEST_F(RunnerTest, ProfileOfAnIdleRunNamesNoBottleneck) {
+  RunResult empty;
+  EXPECT_EQ(BottleneckStage(empty), -1);
+  EXPECT_NE(FormatProfile(empty).find("bottleneck: none"), std::string::npos);
 }
 
 }  // namespace

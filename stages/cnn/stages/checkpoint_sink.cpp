@@ -1,6 +1,7 @@
 // `checkpoint`: writes each model snapshot to DIR/latest.ckpt, and to DIR/best.ckpt when it is
-// the best so far. "Best" is judged over the snapshot's own metrics history, which a resumed run
-// carries over, so resuming keeps the same notion of best without reading old files.
+// the best so far. "Best" is judged by the `metric` parameter over the snapshot's own metrics
+// history, which a resumed run carries over, so resuming keeps the same notion of best without
+// reading old files.
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -25,9 +26,17 @@ std::optional<double> Score(const proto::EpochMetrics& row, const std::string& m
   if (metric == "test_loss") {
     return row.has_test() ? std::optional<double>(-row.test_loss()) : std::nullopt;
   }
+  if (metric == "validation_accuracy") {
+    return row.has_validation() ? std::optional<double>(row.validation_accuracy()) : std::nullopt;
+  }
+  if (metric == "validation_loss") {
+    return row.has_validation() ? std::optional<double>(-row.validation_loss()) : std::nullopt;
+  }
   if (metric == "train_accuracy") return row.train_accuracy();
   return -row.train_loss();  // train_loss
 }
+
+bool IsLoss(const std::string& metric) { return metric.size() > 5 && metric.ends_with("_loss"); }
 
 class CheckpointSink : public Stage {
  public:
@@ -61,7 +70,7 @@ class CheckpointSink : public Stage {
         "checkpoint: " + dir_ + "/latest.ckpt (epoch " + std::to_string(latest_epoch_) + ")";
     if (best_epoch_ > 0) {
       char score[64];
-      const bool negated = metric_ == "test_loss" || metric_ == "train_loss";
+      const bool negated = IsLoss(metric_);
       std::snprintf(score, sizeof(score), "%s %.4f", metric_.c_str(),
                     negated ? -best_score_ : best_score_);
       line += ", best.ckpt (epoch " + std::to_string(best_epoch_) + ", " + score + ")";
@@ -77,8 +86,11 @@ class CheckpointSink : public Stage {
     if (!current) {
       if (!warned_missing_) {
         warned_missing_ = true;
+        const bool validation = metric_.starts_with("validation_");
         cnn::ConsoleLine("checkpoint: the snapshots carry no " + metric_ +
-                         " (is `evaluate` upstream?); best.ckpt is not written");
+                         (validation ? " (is cnn_train's \"validation\" input connected?)"
+                                     : " (is `evaluate` upstream?)") +
+                         "; best.ckpt is not written");
       }
       return false;
     }
@@ -112,8 +124,11 @@ void RegisterCheckpointSink(Registry& registry) {
       StringParam("dir", "runs/mnist", "run folder (created if missing)"),
       BoolParam("keep_best", true, "also keep the best snapshot as best.ckpt"),
       ChoiceParam("metric", "test_accuracy",
-                  {"test_accuracy", "test_loss", "train_accuracy", "train_loss"},
-                  "what `best` means (accuracies higher, losses lower)"),
+                  {"test_accuracy", "test_loss", "validation_accuracy", "validation_loss",
+                   "train_accuracy", "train_loss"},
+                  "what keeps a snapshot as best.ckpt (accuracies higher, losses lower): test_* "
+                  "needs `evaluate` upstream, validation_* cnn_train's \"validation\" input; "
+                  "snapshots without it are never best"),
   };
   info.create = [] { return std::make_unique<CheckpointSink>(); };
   registry.add(std::move(info));

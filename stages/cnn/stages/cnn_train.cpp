@@ -1,10 +1,18 @@
 // `cnn_train`: trains a CNN on the batches it receives and emits a "model" snapshot after every
 // epoch. Resuming from a checkpoint skips the epochs it finished, so that with the same graph and
 // seed the weights equal those of an uninterrupted run bit for bit.
+//
+// With its optional "validation" input connected it measures the model on that held-out set after
+// every epoch, and its callbacks act on the validation loss: early stopping (ends the training
+// sources through request_finish(), so the run ends normally) and reduce-LR-on-plateau. The
+// validation set arrives once and is kept; an epoch that ends before it has fully arrived waits
+// for it, and training batches that arrive meanwhile are held back, so results never depend on
+// which stream was faster.
 #include <google/protobuf/util/message_differencer.h>
 
 #include <cmath>
 #include <cstdio>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -12,7 +20,9 @@
 
 #include "pipeline/payloads.h"
 #include "pipeline/registry.h"
+#include "stages/cnn/callbacks.h"
 #include "stages/cnn/checkpoint/checkpoint.h"
+#include "stages/cnn/loss.h"
 #include "stages/cnn/model_spec.h"
 #include "stages/cnn/stages/console.h"
 #include "stages/cnn/stages/model_snapshot.h"
@@ -26,6 +36,20 @@ namespace pipeline {
 namespace {
 
 using cnn::ConsoleLine;
+
+constexpr int kBatchesPort = 0;
+constexpr int kValidationPort = 1;
+
+// A training message that arrived while an epoch's end waited for the validation set.
+struct HeldTraining {
+  std::shared_ptr<const Payload> payload;  // null for an end of epoch
+  int64_t epoch = 0;
+  int64_t index = 0;
+};
+
+std::string ShapeText(int rows, int cols, int channels) {
+  return std::to_string(rows) + "x" + std::to_string(cols) + "x" + std::to_string(channels);
+}
 
 // Empty when equal, else the differences in protobuf's own words.
 std::string Differences(const google::protobuf::Message& a, const google::protobuf::Message& b) {
@@ -53,26 +77,59 @@ class CnnTrain : public Stage {
     thread_.run([&] { Open(params); });
   }
   void process(const Message& msg, Emitter& out) override {
-    thread_.run([&] { Process(msg, out); });
-  }
-  void end_epoch(int /*port*/, int64_t epoch, Emitter& out) override {
     thread_.run([&] {
-      if (epoch_ && *epoch_ == epoch) FinishEpoch(epoch, out);
+      if (msg.port == kValidationPort) {
+        AddValidationBatch(msg);
+      } else {
+        OnTrainingBatch(msg, out);
+      }
     });
   }
-  void close(Emitter& /*out*/) override {
-    thread_.run([&] { Close(); });
+  void end_epoch(int port, int64_t epoch, Emitter& out) override {
+    thread_.run([&] {
+      if (port == kValidationPort) {
+        OnValidationEnded(out);
+      } else {
+        OnTrainingEpochEnd(epoch, out);
+      }
+    });
+  }
+  void close(Emitter& out) override {
+    thread_.run([&] {
+      OnValidationEnded(out);  // a validation stream without epoch ends ends here
+      Close();
+    });
   }
 
  private:
   void Open(const Params& params) {
     config_ = cnn::ParseTrainConfig(params);
+    validation_connected_ = input_connected(kValidationPort);
+    if (config_.callbacks.any() && !validation_connected_) {
+      std::string which;
+      if (config_.callbacks.early_stopping_patience > 0) which = "early_stopping_patience";
+      if (config_.callbacks.reduce_lr_patience > 0) {
+        which += std::string(which.empty() ? "" : " and ") + "reduce_lr_patience";
+      }
+      throw std::invalid_argument(
+          which +
+          " watch the validation loss, but the \"validation\" input is not connected: "
+          "connect it to held-out batches (e.g. input: \"validation=val_batch\" from an "
+          "idx_source with split validation) or set them to 0");
+    }
+    callbacks_ = cnn::TrainingCallbacks(config_.callbacks);
     model_seed_ = DeriveSeed(env().graph_seed, env().name, -1, -1);
     if (!config_.resume.empty()) OpenResume();
     progress_ = std::make_unique<cnn::TrainingProgress>(config_.progress != "off");
   }
 
-  void Process(const Message& msg, Emitter& out) {
+  void OnTrainingBatch(const Message& msg, Emitter& out) {
+    // After early stopping the sources end; batches already on their way are not trained.
+    if (stopped_) return;
+    if (waiting_for_validation_) {
+      held_.push_back({msg.payload, msg.epoch, msg.index});
+      return;
+    }
     const Batch& batch = msg.as<Batch>();
     if (!trainer_) Initialise(batch);
     if (msg.epoch < start_epoch_) {  // finished before the checkpoint we resumed from
@@ -84,9 +141,85 @@ class CnnTrain : public Stage {
       return;
     }
     CheckBatch(batch);
-    if (epoch_ && *epoch_ != msg.epoch) FinishEpoch(*epoch_, out);  // a source without end_epoch
+    if (epoch_ && *epoch_ != msg.epoch) {  // a source without end_epoch
+      EndTrainingEpoch(*epoch_, out);
+      if (stopped_) return;
+      if (waiting_for_validation_) {
+        held_.push_back({msg.payload, msg.epoch, msg.index});
+        return;
+      }
+    }
     if (!epoch_) StartEpoch(msg.epoch);
     Train(batch, msg.epoch);
+  }
+
+  void OnTrainingEpochEnd(int64_t epoch, Emitter& out) {
+    if (stopped_) return;
+    if (waiting_for_validation_) {
+      held_.push_back({nullptr, epoch, 0});
+      return;
+    }
+    if (epoch_ && *epoch_ == epoch) EndTrainingEpoch(epoch, out);
+  }
+
+  // The validation set: its first epoch, kept for the whole run.
+  void AddValidationBatch(const Message& msg) {
+    const Batch& batch = msg.as<Batch>();
+    if (validation_ended_ || (validation_epoch_ >= 0 && msg.epoch != validation_epoch_)) {
+      if (!warned_validation_epochs_) {
+        warned_validation_epochs_ = true;
+        ConsoleLine(
+            "cnn_train: the validation stream has more than one epoch; only the first "
+            "is used");
+      }
+      return;
+    }
+    validation_epoch_ = msg.epoch;
+    if (batch.size() == 0) return;
+    if (validation_rows_ == 0) {
+      validation_rows_ = batch.rows;
+      validation_cols_ = batch.cols;
+      validation_channels_ = batch.channels;
+      validation_normalization_ = batch.normalization;
+    } else if (batch.rows != validation_rows_ || batch.cols != validation_cols_ ||
+               batch.channels != validation_channels_) {
+      throw std::runtime_error("validation batches change shape from " +
+                               ShapeText(validation_rows_, validation_cols_, validation_channels_) +
+                               " to " + ShapeText(batch.rows, batch.cols, batch.channels));
+    }
+    if (static_cast<int64_t>(batch.data.size()) != batch.size() * batch.sample_elements()) {
+      throw std::runtime_error("validation batch holds " + std::to_string(batch.data.size()) +
+                               " floats for " + std::to_string(batch.size()) + " samples");
+    }
+    for (size_t i = 0; i < batch.labels.size(); ++i) {
+      const std::string source = i < batch.sources.size() ? batch.sources[i] : "?";
+      if (batch.labels[i] < 0) {
+        throw std::runtime_error("validation sample " + source +
+                                 " has no label; validation needs labelled data");
+      }
+      validation_sources_.push_back(source);
+    }
+    validation_images_.insert(validation_images_.end(), batch.data.begin(), batch.data.end());
+    validation_labels_.insert(validation_labels_.end(), batch.labels.begin(), batch.labels.end());
+  }
+
+  // The validation set is complete: finish the epoch that waited for it, then train what arrived
+  // meanwhile, in order.
+  void OnValidationEnded(Emitter& out) {
+    if (validation_ended_) return;
+    validation_ended_ = true;
+    if (!waiting_for_validation_) return;
+    waiting_for_validation_ = false;
+    CompleteEpoch(out);
+    std::deque<HeldTraining> held = std::move(held_);
+    held_.clear();
+    for (const HeldTraining& item : held) {
+      if (item.payload) {
+        OnTrainingBatch(Message{item.epoch, item.index, kBatchesPort, item.payload}, out);
+      } else {
+        OnTrainingEpochEnd(item.epoch, out);
+      }
+    }
   }
 
   void Close() {
@@ -100,11 +233,10 @@ class CnnTrain : public Stage {
       ConsoleLine("resume: " + config_.resume + " had already finished every epoch streamed (" +
                   std::to_string(start_epoch_) + "); nothing was trained");
     }
-    if (finished > 0 && finished < config_.epochs && !epoch_) {
+    if (finished > 0 && finished < config_.epochs && !epoch_ && !stopped_) {
       ConsoleLine("cnn_train: training ended after " + std::to_string(finished) + " of " +
                   std::to_string(config_.epochs) +
-                  " planned epochs; the schedule did not finish (set the training source's "
-                  "epochs to cnn_train's epochs)");
+                  " planned epochs; the training stream ended before the schedule did");
     }
   }
 
@@ -128,6 +260,7 @@ class CnnTrain : public Stage {
     start_epoch_ = from.position.epochs_finished();
     model_seed_ = from.position.model_seed();
     metrics_ = from.metrics;
+    callbacks_.restore(from.position);
     if (from.position.graph_seed() != env().graph_seed ||
         from.position.stage_name() != env().name) {
       ConsoleLine("resume: " + config_.resume + " was trained with graph seed " +
@@ -149,6 +282,7 @@ class CnnTrain : public Stage {
     } catch (const std::invalid_argument& e) {
       throw std::runtime_error(std::string("model: ") + e.what());
     }
+    cnn::ResolveEpochs(config_, batch.planned_epochs);
     batch_size_ = batch.size();
     epoch_size_ = batch.epoch_size;
     steps_per_epoch_ = epoch_size_ > 0 ? (epoch_size_ + batch_size_ - 1) / batch_size_ : 0;
@@ -166,6 +300,7 @@ class CnnTrain : public Stage {
     }
     normalization_ = batch.normalization;
     if (resume_) RestoreFromResume(schedule);
+    trainer_->set_lr_scale(callbacks_.lr_scale());
   }
 
   void RestoreFromResume(const proto::ScheduleSpec& schedule) {
@@ -224,7 +359,7 @@ class CnnTrain : public Stage {
     epoch_correct_ = 0;
     epoch_loss_sum_ = 0;
     epoch_start_ = std::chrono::steady_clock::now();
-    if (epoch >= config_.epochs && !warned_beyond_plan_) {
+    if (config_.epochs > 0 && epoch >= config_.epochs && !warned_beyond_plan_) {
       warned_beyond_plan_ = true;
       ConsoleLine("cnn_train: epoch " + std::to_string(epoch + 1) + " is beyond the " +
                   std::to_string(config_.epochs) +
@@ -237,12 +372,8 @@ class CnnTrain : public Stage {
     last_learning_rate_ = trainer_->learning_rate();
     const cnn::StepResult result =
         trainer_->step(batch.data.data(), batch.labels.data(), batch.size());
-    if (!std::isfinite(result.loss)) {
-      throw std::runtime_error("training diverged in epoch " + std::to_string(epoch + 1) +
-                               " at step " + std::to_string(epoch_steps_ + 1) + " (loss " +
-                               std::to_string(result.loss) + " at learning rate " +
-                               std::to_string(last_learning_rate_) + "); lower lr");
-    }
+    // Before anything of this step is counted: no snapshot, so no checkpoint, ever holds NaNs.
+    cnn::CheckFiniteLoss(result.loss, epoch, config_.epochs, epoch_steps_ + 1, last_learning_rate_);
     ++epoch_steps_;
     epoch_samples_ += result.count;
     epoch_correct_ += result.correct;
@@ -251,7 +382,18 @@ class CnnTrain : public Stage {
                       epoch_loss_sum_ / static_cast<double>(epoch_samples_));
   }
 
-  void FinishEpoch(int64_t epoch, Emitter& out) {
+  // The epoch's training is done. Its snapshot follows once the validation set is complete.
+  void EndTrainingEpoch(int64_t epoch, Emitter& out) {
+    finished_row_ = TrainingFigures(epoch);
+    epoch_.reset();
+    if (validation_connected_ && !validation_ended_) {
+      waiting_for_validation_ = true;
+      return;
+    }
+    CompleteEpoch(out);
+  }
+
+  proto::EpochMetrics TrainingFigures(int64_t epoch) const {
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start_).count();
     proto::EpochMetrics row;
@@ -266,16 +408,127 @@ class CnnTrain : public Stage {
     row.set_train_seconds(seconds);
     row.set_images_per_second(seconds > 0 ? static_cast<double>(epoch_samples_) / seconds : 0);
     row.set_learning_rate(last_learning_rate_);
-    row.set_elapsed_seconds(cnn::SecondsSinceProgramStart());
-    metrics_.push_back(row);
-    out.emit(MakeSnapshot(epoch), epoch, 0);
-    epoch_.reset();
+    return row;
   }
 
-  std::shared_ptr<const cnn::ModelSnapshot> MakeSnapshot(int64_t epoch) const {
+  // Validation, callbacks, snapshot.
+  void CompleteEpoch(Emitter& out) {
+    proto::EpochMetrics row = *finished_row_;
+    finished_row_.reset();
+    const int64_t epoch = row.epoch();
+    if (validation_connected_) Validate(row);
+    cnn::EpochDecision decision;
+    if (config_.callbacks.any()) {
+      if (!row.has_validation()) {
+        throw std::runtime_error(
+            "the \"validation\" input ended without samples, but early stopping or reduce-LR "
+            "need the validation loss");
+      }
+      decision = callbacks_.end_of_epoch(epoch, row.validation_loss(), trainer_->schedule_rate());
+      trainer_->set_lr_scale(decision.lr_scale);
+      if (!decision.note.empty()) ConsoleLine("cnn_train: " + decision.note);
+      if (decision.stop) row.set_stop_reason(decision.stop_reason);
+    }
+    row.set_elapsed_seconds(cnn::SecondsSinceProgramStart());
+    metrics_.push_back(row);
+    out.emit(MakeSnapshot(epoch, FiniteStateTensors(epoch)), epoch, 0);
+    if (decision.stop) {
+      stopped_ = true;
+      held_.clear();
+      ConsoleLine("cnn_train: " + decision.stop_reason + "; ending the training stream");
+      request_finish();
+    }
+  }
+
+  // The model in inference mode on the validation set: plain cross-entropy (no label
+  // smoothing, as evaluate's test loss) and accuracy.
+  void Validate(proto::EpochMetrics& row) {
+    const auto n = static_cast<int64_t>(validation_labels_.size());
+    if (n == 0) {
+      if (!warned_validation_empty_) {
+        warned_validation_empty_ = true;
+        ConsoleLine(
+            "cnn_train: the \"validation\" input ended without samples; epochs carry no "
+            "validation figures");
+      }
+      return;
+    }
+    const proto::InputShape& input = model_->spec().input();
+    if (validation_rows_ != static_cast<int>(input.rows()) ||
+        validation_cols_ != static_cast<int>(input.cols()) ||
+        validation_channels_ != static_cast<int>(input.channels())) {
+      throw std::runtime_error("validation images are " +
+                               ShapeText(validation_rows_, validation_cols_, validation_channels_) +
+                               " but the model takes " +
+                               ShapeText(static_cast<int>(input.rows()),
+                                         static_cast<int>(input.cols()),
+                                         static_cast<int>(input.channels())));
+    }
+    if (!SameNormalization(validation_normalization_, normalization_)) {
+      throw std::runtime_error(
+          "the validation batches are normalized differently from the training batches (mean " +
+          std::to_string(validation_normalization_.mean) + " std " +
+          std::to_string(validation_normalization_.std) + " vs mean " +
+          std::to_string(normalization_.mean) + " std " + std::to_string(normalization_.std) + ")");
+    }
+    const int64_t classes = model_->classes();
+    for (int64_t i = 0; i < n; ++i) {
+      if (validation_labels_[static_cast<size_t>(i)] >= classes) {
+        throw std::runtime_error("validation sample " +
+                                 validation_sources_[static_cast<size_t>(i)] + " has label " +
+                                 std::to_string(validation_labels_[static_cast<size_t>(i)]) +
+                                 "; the model has classes 0.." + std::to_string(classes - 1));
+      }
+    }
+    const auto start = std::chrono::steady_clock::now();
+    validation_logits_.resize(static_cast<size_t>(n * classes));
+    model_->predict_logits(validation_images_.data(), n, validation_logits_.data());
+    const cnn::StepResult result = cnn::softmax_cross_entropy(
+        validation_logits_.data(), validation_labels_.data(), n, classes, 0.0f, nullptr);
+    if (!std::isfinite(result.loss)) {
+      throw std::runtime_error("the validation loss after epoch " +
+                               std::to_string(row.epoch() + 1) +
+                               " is not finite; the weights have diverged (lower lr)");
+    }
+    row.set_has_validation(true);
+    row.set_validation_loss(result.loss);
+    row.set_validation_accuracy(static_cast<double>(result.correct) / static_cast<double>(n));
+    row.set_validation_samples(n);
+    char line[160];
+    std::snprintf(line, sizeof(line),
+                  "cnn_train: epoch %lld/%lld validation loss %.4f acc %.2f%% (%lld samples, "
+                  "%.1f s)",
+                  static_cast<long long>(row.epoch() + 1),
+                  static_cast<long long>(std::max<int64_t>(config_.epochs, row.epoch() + 1)),
+                  result.loss, 100.0 * row.validation_accuracy(), static_cast<long long>(n),
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    ConsoleLine(line);
+  }
+
+  // The model's tensors, refused when any value is NaN or infinite: the loss alone can miss a
+  // divergence, since ReLU turns NaN activations into zeros (a NaN pixel leaves the loss finite
+  // but makes the first layer's weights NaN). No snapshot, so no checkpoint, ever holds NaNs.
+  std::vector<cnn::Tensor> FiniteStateTensors(int64_t epoch) const {
+    std::vector<cnn::Tensor> tensors = model_->state_tensors();
+    for (const cnn::Tensor& tensor : tensors) {
+      for (float value : tensor.values) {
+        if (std::isfinite(value)) continue;
+        throw std::runtime_error(
+            "training stopped: after epoch " + std::to_string(epoch + 1) + " the weights of " +
+            tensor.name + " are " + (std::isnan(value) ? "NaN" : "infinite") +
+            " (the loss stayed finite; ReLU hides NaN activations); nothing of this epoch is "
+            "kept and checkpoints of earlier epochs stay as they were. Look for NaN or Inf "
+            "values in the input, or lower lr");
+      }
+    }
+    return tensors;
+  }
+
+  std::shared_ptr<const cnn::ModelSnapshot> MakeSnapshot(int64_t epoch,
+                                                         std::vector<cnn::Tensor> tensors) const {
     auto snapshot = std::make_shared<cnn::ModelSnapshot>();
     snapshot->spec = model_->spec();
-    snapshot->tensors = std::make_shared<const std::vector<cnn::Tensor>>(model_->state_tensors());
+    snapshot->tensors = std::make_shared<const std::vector<cnn::Tensor>>(std::move(tensors));
     snapshot->optimizer = trainer_->optimizer().spec();
     snapshot->schedule = trainer_->schedule().spec();
     snapshot->optimizer_state =
@@ -290,6 +543,7 @@ class CnnTrain : public Stage {
     position.set_steps_per_epoch(steps_per_epoch_);
     position.set_batch_size(batch_size_);
     position.set_epoch_size(epoch_size_);
+    callbacks_.save(&position);
     snapshot->normalization = normalization_;
     snapshot->metrics = metrics_;
     snapshot->graph_text = env().graph_text;
@@ -299,6 +553,7 @@ class CnnTrain : public Stage {
 
   cnn::ModelThread thread_;  // first: destroyed last
   cnn::TrainConfig config_;
+  cnn::TrainingCallbacks callbacks_{cnn::CallbackOptions{}};
   uint64_t model_seed_ = 0;
   std::shared_ptr<const cnn::ModelSnapshot> resume_;  // until the first batch restores it
   int64_t start_epoch_ = 0;
@@ -316,6 +571,24 @@ class CnnTrain : public Stage {
   double last_learning_rate_ = 0;
   std::chrono::steady_clock::time_point epoch_start_;
   bool warned_beyond_plan_ = false;
+
+  // Validation and callbacks.
+  bool validation_connected_ = false;
+  bool validation_ended_ = false;
+  int64_t validation_epoch_ = -1;
+  bool warned_validation_epochs_ = false, warned_validation_empty_ = false;
+  int validation_rows_ = 0, validation_cols_ = 0, validation_channels_ = 0;
+  Normalization validation_normalization_;
+  std::vector<float> validation_images_;
+  std::vector<int32_t> validation_labels_;
+  std::vector<std::string> validation_sources_;
+  std::vector<float> validation_logits_;
+  // An epoch whose training is done, waiting for the validation set, and the training messages
+  // that arrived meanwhile.
+  std::optional<proto::EpochMetrics> finished_row_;
+  bool waiting_for_validation_ = false;
+  std::deque<HeldTraining> held_;
+  bool stopped_ = false;  // early stopping ended training
 };
 
 }  // namespace
@@ -328,7 +601,13 @@ void RegisterCnnTrain(Registry& registry) {
   info.doc =
       "Trains a CNN (oneDNN, fp32 or bf16) on labelled batches; emits a model snapshot "
       "after every epoch";
-  info.inputs = {{"batches", "batch", "labelled training batches, normalized (CV_32F)"}};
+  info.inputs = {
+      {"batches", "batch", "labelled training batches, normalized (CV_32F)"},
+      {"validation", "batch",
+       "optional held-out labelled batches (e.g. idx_source split validation), streamed once "
+       "and kept: measured after every epoch, for the callbacks and the metrics",
+       /*optional=*/true},
+  };
   info.outputs = {{"model", "model",
                    "the model after each epoch: weights, optimizer state, position, metrics"}};
   info.params = cnn::TrainParams();

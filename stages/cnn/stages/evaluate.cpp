@@ -109,8 +109,9 @@ class Evaluate : public Stage {
     images_.insert(images_.end(), batch.data.begin(), batch.data.end());
     labels_.insert(labels_.end(), batch.labels.begin(), batch.labels.end());
     for (size_t i = 0; i < batch.labels.size(); ++i) {
-      sources_.push_back(i < batch.sources.size() ? batch.sources[i]
-                                                  : "test sample " + std::to_string(sources_.size()));
+      sources_.push_back(i < batch.sources.size()
+                             ? batch.sources[i]
+                             : "test sample " + std::to_string(sources_.size()));
     }
   }
 

@@ -46,8 +46,8 @@ struct ModelSnapshot : Payload {
 struct Mistake {
   // The pixels as a person sees them: normalization undone, 0..255, CV_8UC(channels).
   cv::Mat image;
-  int label = -1;      // the true class
-  int predicted = -1;  // the model's answer
+  int label = -1;        // the true class
+  int predicted = -1;    // the model's answer
   float confidence = 0;  // softmax probability of the answer
   std::string source;    // "t10k-images-idx3-ubyte.gz#1234"
 };

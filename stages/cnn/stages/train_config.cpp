@@ -90,14 +90,32 @@ std::vector<ParamSpec> TrainParams() {
                  "cosine: the final rate as a fraction of lr; onecycle: the same, where 0 means "
                  "lr / (div_factor * 1e4)"),
       FloatParam("div_factor", 25, 1, 1e6, "onecycle: the rate starts at lr / div_factor"),
-      IntParam("epochs", 1, 1, 1e6,
-               "epochs the schedule spans; set it to the training source's `epochs`"),
+      IntParam("epochs", 0, 0, 1e6,
+               "epochs the schedule spans; 0 = as many as the training source makes (its "
+               "`epochs` travels with the batches). Set it only for a source that does not "
+               "say; when both say, they must agree"),
       StringParam("resume", "",
                   "checkpoint to resume from: its weights, optimizer state and position; the "
                   "epochs it finished are streamed again but skipped, so with the same graph "
                   "and seed the result equals an uninterrupted run"),
       ChoiceParam("progress", "auto", {"auto", "off"},
                   "progress on stderr: in place on a terminal, a line per 10% otherwise"),
+      // Callbacks: they watch the loss on the optional "validation" input, measured after
+      // every epoch.
+      IntParam("early_stopping_patience", 0, 0, 1e6,
+               "stop training when the validation loss has not improved for this many epochs "
+               "(0 = off; needs the validation input). The last snapshot records why"),
+      FloatParam("early_stopping_min_delta", 0, 0, 1e6,
+                 "an improvement must lower the best validation loss by more than this"),
+      IntParam("reduce_lr_patience", 0, 0, 1e6,
+               "multiply the learning rate by reduce_lr_factor when the validation loss has not "
+               "improved for this many epochs (0 = off; needs the validation input)"),
+      FloatParam("reduce_lr_factor", 0.5, 0.1, 1, "reduce-LR: the factor"),
+      FloatParam("reduce_lr_min_delta", 0, 0, 1e6,
+                 "reduce-LR: an improvement must lower the best validation loss by more than "
+                 "this"),
+      FloatParam("min_lr", 0, 0, 100,
+                 "reduce-LR never takes the rate below this (the schedule's own decay may)"),
   };
 }
 
@@ -144,16 +162,49 @@ TrainConfig ParseTrainConfig(const Params& params) {
   config.epochs = params.get_int("epochs");
   config.resume = params.get_string("resume");
   config.progress = params.get_string("progress");
-  if (config.schedule == "onecycle") {
-    if (config.warmup_epochs >= static_cast<double>(config.epochs)) {
-      throw std::invalid_argument("onecycle: warmup_epochs must be less than epochs");
-    }
-    if (config.final_lr_fraction * config.div_factor > 1) {
-      throw std::invalid_argument(
-          "onecycle: final_lr_fraction must not exceed 1 / div_factor (the starting rate)");
+  config.callbacks.early_stopping_patience = params.get_int("early_stopping_patience");
+  config.callbacks.early_stopping_min_delta = params.get_float("early_stopping_min_delta");
+  config.callbacks.reduce_lr_patience = params.get_int("reduce_lr_patience");
+  config.callbacks.reduce_lr_factor = params.get_float("reduce_lr_factor");
+  config.callbacks.reduce_lr_min_delta = params.get_float("reduce_lr_min_delta");
+  config.callbacks.min_lr = params.get_float("min_lr");
+  if (config.schedule == "onecycle" && config.final_lr_fraction * config.div_factor > 1) {
+    throw std::invalid_argument(
+        "onecycle: final_lr_fraction must not exceed 1 / div_factor (the starting rate)");
+  }
+  if (config.epochs > 0) CheckScheduleEpochs(config);
+  return config;
+}
+
+void ResolveEpochs(TrainConfig& config, int64_t data_epochs) {
+  if (config.epochs > 0 && data_epochs > 0 && config.epochs != data_epochs) {
+    throw std::runtime_error(
+        "cnn_train's epochs is " + std::to_string(config.epochs) +
+        " but the training source makes " + std::to_string(data_epochs) +
+        " passes (its `epochs`); leave cnn_train's epochs unset (0) to plan the schedule over "
+        "the source's passes, or set both to the same value");
+  }
+  if (config.epochs == 0) config.epochs = data_epochs;
+  const bool needs_epochs = config.schedule != "constant" || config.warmup_epochs > 0;
+  if (config.epochs == 0 && needs_epochs) {
+    throw std::runtime_error("schedule " + config.schedule +
+                             " spans the planned epochs, but the training batches do not say "
+                             "how many passes their source makes; set cnn_train's epochs");
+  }
+  if (config.epochs > 0) {
+    try {
+      CheckScheduleEpochs(config);
+    } catch (const std::invalid_argument& e) {
+      throw std::runtime_error(std::string(e.what()) + " (" + std::to_string(config.epochs) +
+                               " epochs)");
     }
   }
-  return config;
+}
+
+void CheckScheduleEpochs(const TrainConfig& config) {
+  if (config.schedule == "onecycle" && config.warmup_epochs >= static_cast<double>(config.epochs)) {
+    throw std::invalid_argument("onecycle: warmup_epochs must be less than epochs");
+  }
 }
 
 proto::ScheduleSpec BuildSchedule(const TrainConfig& config, int64_t steps_per_epoch) {

@@ -7,6 +7,7 @@
 
 #include "model.pb.h"
 #include "pipeline/params.h"
+#include "stages/cnn/callbacks.h"
 
 namespace pipeline::cnn {
 
@@ -25,9 +26,13 @@ struct TrainConfig {
   double final_lr_fraction = 0;
   double div_factor = 25;
 
-  int64_t epochs = 1;
+  // Epochs the schedule spans; 0 until known: the parameter when set, else the training data's
+  // planned passes (Batch::planned_epochs), resolved at the first batch (ResolveEpochs).
+  int64_t epochs = 0;
   std::string resume;    // checkpoint path, empty for a fresh start
   std::string progress;  // auto | off
+
+  CallbackOptions callbacks;
 };
 
 std::vector<ParamSpec> TrainParams();
@@ -38,6 +43,14 @@ TrainConfig ParseTrainConfig(const Params& params);
 
 // "seed" (the seed network) or the path of a ModelSpec in protobuf text format.
 proto::ModelSpec LoadModelSpec(const std::string& model, int classes);
+
+// Settles config.epochs from the parameter (config.epochs, 0 when not set) and what the training
+// batches say (`data_epochs`, 0 when unknown): either one, or both when they agree. Throws
+// std::runtime_error when they disagree, or when neither says and the schedule needs it.
+void ResolveEpochs(TrainConfig& config, int64_t data_epochs);
+
+// Checks what depends on the number of epochs (std::invalid_argument); config.epochs > 0.
+void CheckScheduleEpochs(const TrainConfig& config);
 
 // The schedule for `config` once the steps per epoch are known.
 proto::ScheduleSpec BuildSchedule(const TrainConfig& config, int64_t steps_per_epoch);

@@ -1,0 +1,19 @@
+// confusion.png: the confusion matrix as a heat map with the count in every cell.
+#pragma once
+
+#include <opencv2/core.hpp>
+
+#include "metrics.pb.h"
+
+namespace pipeline::cnn::report {
+
+// The cell side for `classes` classes (smaller for many classes, so the image stays on screen).
+int ConfusionCellSize(int classes);
+
+// Rows are true classes, columns predicted ones. Correct answers (the diagonal) are shaded blue
+// by the share of their class they make up, mistakes red by their count relative to the largest
+// mistake, so that even a single mistake shows. Throws std::invalid_argument when `metrics`
+// holds no confusion matrix (classes x classes counts).
+cv::Mat DrawConfusion(const proto::EpochMetrics& metrics);
+
+}  // namespace pipeline::cnn::report

@@ -1,0 +1,37 @@
+// `pipeline evaluate CHECKPOINT [DATA]`: measures a trained model on labelled data and writes the
+// same report a training run writes. It builds a small graph (checkpoint_source, idx_source ->
+// normalize -> batch, evaluate, report) and runs it with the engine, so evaluation has one code
+// path whether it follows training or stands alone.
+#pragma once
+
+#include <string>
+
+#include "pipeline/cli/cli.h"
+#include "pipeline/payloads.h"
+#include "pipeline/plugin.h"
+
+namespace pipeline::cnn {
+
+// What `pipeline evaluate` runs.
+struct EvaluationPlan {
+  std::string checkpoint;
+  std::string images;
+  std::string labels;
+  std::string out_dir;
+  int batch = 1000;
+  int mistakes = 36;
+  // The checkpoint's normalization, repeated on the data (applied = false: none).
+  Normalization normalization;
+};
+
+// The labels file beside an IDX images file by the MNIST naming (t10k-images-idx3-ubyte.gz ->
+// t10k-labels-idx1-ubyte.gz); empty when the name does not follow it.
+std::string LabelsBesideImages(const std::string& images);
+
+// The graph that evaluates `plan`, as graph-file text.
+std::string EvaluationGraphText(const EvaluationPlan& plan);
+
+// `stages` registers the stages the graph uses (the standard stages).
+CliCommand EvaluateCommand(const PipelinePluginDescriptor& stages);
+
+}  // namespace pipeline::cnn
