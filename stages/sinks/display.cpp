@@ -5,7 +5,6 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -16,27 +15,23 @@
 
 #include "pipeline/payloads.h"
 #include "pipeline/registry.h"
+#include "stages/sinks/display_server.h"
 #include "stages/stage_registrations.h"
 
 namespace pipeline {
 namespace {
-
-bool HasDisplay() {
-  const char* x11 = std::getenv("DISPLAY");
-  const char* wayland = std::getenv("WAYLAND_DISPLAY");
-  return (x11 != nullptr && *x11 != '\0') || (wayland != nullptr && *wayland != '\0');
-}
 
 class Display : public Stage {
  public:
   ~Display() override { Stop(); }
 
   void open(const Params& params) override {
-    if (!HasDisplay()) {
-      throw std::runtime_error(
-          "no display to show a window on (DISPLAY and WAYLAND_DISPLAY are unset). Write the "
-          "frames to a file instead: `pipeline run webcam_to_file.graph`, or a video_writer / "
-          "image_writer stage in place of display");
+    const std::string problem = DisplayServerProblem();
+    if (!problem.empty()) {
+      throw std::runtime_error(problem +
+                               ". Write the frames to a file instead: `pipeline run "
+                               "webcam_to_file.graph`, or a video_writer / image_writer stage in "
+                               "place of display");
     }
     title_ = params.get_string("title");
     wait_at_end_ = params.get_bool("wait_at_end");

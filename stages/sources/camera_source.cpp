@@ -5,6 +5,7 @@
 // are dropped (and counted), never queued. Video files are read frame by frame, none dropped.
 // A camera that is missing fails the run at open with a clear message; one that stops mid-way
 // ends the stream cleanly. Every wait is bounded and watches for Ctrl-C.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -57,7 +58,8 @@ class CameraSource : public Stage {
     if (!path_.empty()) {
       OpenPath();
       // A recorded clip played as if live: what the pipeline keeps up with, as from a camera.
-      if (live == "yes") live_ = true;
+      if (live != "auto") live_ = true;
+      realtime_ = live == "realtime";
       file_ = !IsUrl(path_);
     } else if (device >= 0) {
       OpenCamera(static_cast<int>(device), params.get_float("fps"));
@@ -141,12 +143,18 @@ class CameraSource : public Stage {
     return frame;
   }
 
-  // The grabbing thread: reads as fast as the device delivers, keeps the newest frame.
+  // The grabbing thread: reads as fast as the device delivers, keeps the newest frame. A file
+  // played in real time is read at its own frame rate, as a camera would deliver it.
   void Grab() {
-    Clock::time_point last_frame = Clock::now();
+    const Clock::time_point start = Clock::now();
+    Clock::time_point last_frame = start;
+    const double fps = file_ && realtime_ ? capture_.get(cv::CAP_PROP_FPS) : 0.0;
+    int64_t read = 0;
     while (!stop_grabbing_.load()) {
+      if (fps > 0 && fps < 1000 && !WaitUntil(start + FrameTime(read, fps))) break;
       cv::Mat frame;
       if (capture_.read(frame) && !frame.empty()) {
+        ++read;
         last_frame = Clock::now();
         std::lock_guard lock(mutex_);
         if (!newest_.empty()) ++dropped_;
@@ -162,6 +170,21 @@ class CameraSource : public Stage {
     std::lock_guard lock(mutex_);
     grabber_done_ = true;
     fresh_.notify_one();
+  }
+
+  static Clock::duration FrameTime(int64_t frame, double fps) {
+    return std::chrono::duration_cast<Clock::duration>(
+        std::chrono::duration<double>(static_cast<double>(frame) / fps));
+  }
+
+  // Sleeps until `due` in short slices; false when asked to stop meanwhile.
+  bool WaitUntil(Clock::time_point due) {
+    while (Clock::now() < due) {
+      if (stop_grabbing_.load()) return false;
+      std::this_thread::sleep_for(
+          std::min<Clock::duration>(due - Clock::now(), std::chrono::milliseconds(20)));
+    }
+    return true;
   }
 
   // Waits (in short slices, watching Ctrl-C) for a frame newer than the last one taken.
@@ -209,7 +232,8 @@ class CameraSource : public Stage {
 
   std::string path_, name_;
   bool live_ = false;
-  bool file_ = false;  // a video file, not a camera or stream
+  bool file_ = false;      // a video file, not a camera or stream
+  bool realtime_ = false;  // a file read at its frame rate
   int64_t max_frames_ = 0;
   std::chrono::milliseconds timeout_{5000};
   cv::Size size_;
@@ -247,9 +271,10 @@ void RegisterCameraSource(Registry& registry) {
       IntParam("height", 0, 0, 16384, "capture height, as width"),
       FloatParam("fps", 0, 0, 1000, "frame rate asked of a camera (0: its default)"),
       IntParam("max_frames", 0, 0, 1e12, "stop after this many frames (0: all)"),
-      ChoiceParam("live", "auto", {"auto", "yes"},
+      ChoiceParam("live", "auto", {"auto", "yes", "realtime"},
                   "auto: cameras and stream URLs are live (stale frames dropped), files are read "
-                  "frame by frame; yes: a file too is played as if live"),
+                  "frame by frame; yes: a file too is played as if live, as fast as it decodes; "
+                  "realtime: as yes, at the file's own frame rate (as a camera delivers)"),
       FloatParam("timeout", 5, 0.1, 3600,
                  "seconds without a frame after which a live source counts as stopped"),
   };

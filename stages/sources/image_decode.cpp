@@ -7,6 +7,8 @@
 #include <opencv2/imgproc.hpp>
 #include <vector>
 
+#include "stages/sources/png_fast_decode.h"
+
 namespace pipeline {
 namespace {
 
@@ -223,6 +225,9 @@ DecodedImage DecodeImageBytes(std::string_view bytes, const DecodeOptions& optio
                      " pixels is more than max_pixels (" + std::to_string(options.max_pixels) +
                      ")");
     }
+  }
+  if (format == Format::kPng) {
+    if (std::optional<cv::Mat> image = DecodeSimplePng(bytes, options.grey)) return {*image, ""};
   }
   // JPEG has no alpha, so it is decoded with flags that keep grey as grey and apply the EXIF
   // orientation (phones store photos sideways and say so there); IMREAD_UNCHANGED would skip it.

@@ -77,6 +77,21 @@ TEST(AugmentStrokeTest, BothDirectionsHappenByDefault) {
   EXPECT_GT(thinner, 70);
 }
 
+TEST(AugmentStrokeTest, ThickenProbabilityDecidesTheDirection) {
+  StageHarness mostly_thinner = StrokeHarness({{"thicken_probability", "0.2"}});
+  const int count = 400;
+  int thicker = 0, thinner = 0;
+  for (int64_t i = 0; i < count; ++i) {
+    const auto sample = MnistSample(i);
+    const double ink = InkSum(Augment(mostly_thinner, 0, i, sample)->image);
+    if (ink > InkSum(sample->image)) ++thicker;
+    if (ink < InkSum(sample->image)) ++thinner;
+  }
+  // Every augmented digit moves one way or the other, one in five of them thicker.
+  EXPECT_GE(thicker + thinner, count - 5);
+  EXPECT_NEAR(static_cast<double>(thicker) / count, 0.2, 0.06);
+}
+
 TEST(AugmentStrokeTest, RefusesParametersOutsideTheirRanges) {
   const std::map<std::string, std::string> bad[] = {
       {{"max_thicken", "5"}}, {{"max_thin", "-1"}}, {{"thicken_probability", "1.1"}}};
