@@ -2,7 +2,7 @@
 # predict.graph over the committed photo fixtures (data/fixtures/photos, made from MNIST test
 # digits by make_digit_photos) with three broken files mixed in: one row per file, the digits
 # of each photo read left to right, the broken files as error rows, exit code 1 because of them
-# (0 with fail_on_error=false), and JSON lines on stdout.
+# (0 with fail_on_error=false), and JSON lines on stdout; graphs/annotate_photos.graph draws them.
 set -euo pipefail
 source "$(dirname "$0")/lib/quick_checkpoint.sh"
 work=$(mktemp -d)
@@ -62,4 +62,11 @@ echo "$correct of $photos photos read exactly"
 [[ $(wc -l <"$work/rows.jsonl") -eq $files ]] || fail "expected $files JSON lines"
 grep -q '"error": "cannot decode: empty file"' "$work/rows.jsonl" || fail "JSON error row"
 grep -q "predictions: $files files, 3 failed" "$work/err.txt" || fail "summary on stderr"
+
+# graphs/annotate_photos.graph: every photo drawn with its boxes and digits, one PNG each.
+"$PIPELINE" run "$SOURCE_DIR/graphs/annotate_photos.graph" --set "source.path=$fixtures" \
+  --set "classify.checkpoint=$CHECKPOINT" --set "output.folder=$work/annotated" \
+  >"$work/annotate.txt" 2>&1 || { cat "$work/annotate.txt"; fail "annotate_photos.graph failed"; }
+[[ $(ls "$work/annotated" | grep -c '\.png$') -eq $photos ]] ||
+  fail "expected $photos annotated pictures in $work/annotated"
 echo "ok"

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# webcam.graph in a real window on a real X server (Xvfb): a clip played at its own frame rate
+# (as a camera delivers it) is shown frame by frame, a screenshot of the screen taken while it
+# plays holds the annotated picture (not a blank window), and the run ends cleanly with the
+# clip. A display that is named but does not answer gives a clear message, not a crash.
+# Needs xvfb-run, xwininfo and xwd (scripts/install_deps.sh installs them); without them the test
+# fails and says so — a window check that silently passes checks nothing.
+set -euo pipefail
+source "$(dirname "$0")/lib/quick_checkpoint.sh"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# KEEP_WORK=1 keeps the clip, the screenshot (screen.xwd) and the logs to look at.
+[[ -n "${KEEP_WORK:-}" ]] && trap - EXIT && echo "work folder: $work"
+fail() { echo "FAIL: $*"; exit 1; }
+
+for tool in xvfb-run xwininfo xwd; do
+  command -v "$tool" >/dev/null ||
+    fail "$tool is not installed: run scripts/install_deps.sh (packages xvfb, xauth, x11-utils, x11-apps)"
+done
+
+# A 4 s clip at 10 frames/s: the fixture photos, twice.
+fixtures="$SOURCE_DIR/data/fixtures/photos"
+cat >"$work/make_clip.graph" <<GRAPH
+stage { name: "photos" plugin: "image_source" param { key: "path" value: "$fixtures,$fixtures" } }
+stage { name: "clip" plugin: "video_writer" input: "photos" param { key: "path" value: "$work/clip.avi" } param { key: "fps" value: "10" } }
+GRAPH
+"$PIPELINE" run "$work/make_clip.graph" >/dev/null
+quick_checkpoint
+
+# Inside the X session: start the graph, wait for its window, take a screenshot while the clip
+# plays, then wait for the run to end by itself.
+cat >"$work/session.sh" <<'SESSION'
+set -u
+"$PIPELINE" run "$SOURCE_DIR/webcam.graph" --set "camera.path=$WORK/clip.avi" \
+  --set camera.live=realtime --set "classify.checkpoint=$CHECKPOINT" >"$WORK/out.txt" 2>&1 &
+run=$!
+for _ in $(seq 200); do
+  xwininfo -root -tree 2>/dev/null | grep -q '"pipeline: digits"' && break
+  kill -0 "$run" 2>/dev/null || break
+  sleep 0.05
+done
+sleep 1  # a few frames into the clip
+xwd -root -silent -out "$WORK/screen.xwd" || echo "xwd failed" >>"$WORK/out.txt"
+wait "$run"
+echo "exit code $?" >>"$WORK/out.txt"
+SESSION
+WORK="$work" CHECKPOINT="$CHECKPOINT" timeout 120 \
+  xvfb-run -a -s "-screen 0 1024x768x24" bash "$work/session.sh" ||
+  fail "xvfb-run failed (status $?)"
+cat "$work/out.txt"
+grep -q "^exit code 0$" "$work/out.txt" || fail "webcam.graph did not end with exit code 0"
+grep -q "camera_source: clip.avi; " "$work/out.txt" || fail "the clip was not read to its end"
+shown=$(sed -n 's/^display: \([0-9]*\) frames.*/\1/p' "$work/out.txt")
+[[ -n "$shown" && "$shown" -ge 10 ]] || fail "expected at least 10 of the 40 frames shown, got '${shown}'"
+
+# The screenshot: XWD, a big-endian header (its size in the first word, the colour-map entry
+# count in word 19, 12 bytes each) then the pixels. An empty screen or a blank window is one or
+# two colours; a photo of digits with boxes and labels is many.
+[[ -s "$work/screen.xwd" ]] || fail "no screenshot"
+word() { od -An -tu1 -j $(($1 * 4)) -N4 "$work/screen.xwd" | awk '{print ($1*2^24)+($2*2^16)+($3*2^8)+$4}'; }
+pixels_at=$(($(word 0) + 12 * $(word 19)))
+levels=$(tail -c +$((pixels_at + 1)) "$work/screen.xwd" | od -An -v -tu1 | tr -s ' ' '\n' |
+  sort -un | wc -l)
+echo "screenshot: $levels distinct byte values"
+[[ $levels -ge 64 ]] || fail "the screen looks blank ($levels distinct byte values)"
+
+# A display that is named but does not answer: a clear message and exit code 1, not an abort
+# inside the GUI toolkit.
+set +e
+DISPLAY=:987 timeout 60 "$PIPELINE" run "$SOURCE_DIR/webcam.graph" \
+  --set "camera.path=$work/clip.avi" --set "classify.checkpoint=$CHECKPOINT" >"$work/gone.txt" 2>&1
+status=$?
+set -e
+cat "$work/gone.txt"
+[[ $status -eq 1 ]] || fail "expected exit code 1 for an X server that is not there, got $status"
+grep -q "no X server answers at DISPLAY=:987" "$work/gone.txt" || fail "message"
+echo "ok"
