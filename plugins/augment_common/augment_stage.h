@@ -15,9 +15,6 @@
 #include <random>
 #include <stdexcept>
 #include <string>
-#include <cstdlib>
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include "pipeline/payloads.h"
 #include "pipeline/registry.h"
@@ -107,13 +104,6 @@ class AugmentStage : public Stage {
   }
 
   void process(const Message& msg, Emitter& out) final {
-    static thread_local const bool reniced = [] {  // EXPERIMENT, to be reverted
-      if (const char* nice = std::getenv("AUG_EXPERIMENT_NICE")) {
-        setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), std::atoi(nice));
-      }
-      return true;
-    }();
-    (void)reniced;
     const Sample& sample = msg.as<Sample>();
     // A sample that carries an error (an unreadable file, no digit found) has no image; it goes
     // on as it is, so the error reaches the output.

@@ -1,0 +1,351 @@
+// augment_overhead: training images/s with a graph's augmentation stages and without them, and
+// the ratio (the goal: augmentation on runs at >= 85% of the rate without it, because the flow
+// graph overlaps the augmentation of the next samples with the CNN's step on this batch).
+//
+//   augment_overhead [--graph FILE] [--samples N] [--runs R] [--threads T] [--plugins DIR]
+//                    [--check]
+//
+// From the graph (default: train_augmented.graph at the repository root) it keeps only the
+// training chain — the stages that feed cnn_train, and cnn_train itself — so evaluation and
+// checkpoints do not dilute the figure. "on" is that chain as written; "off" is the same chain
+// with every stage loaded from a plugin library removed and its consumers fed from its input.
+// The training source is cut to N samples (default 15,360: 120 batches of 128) and one epoch.
+// The variants alternate, R times each (after one unmeasured warm-up of each); the median run
+// of each is reported, with the process CPU time per image, which stays meaningful on a machine
+// other programs keep busy. --check exits 1 when the ratio is below 0.85.
+#include <fcntl.h>
+#include <google/protobuf/text_format.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "graph.pb.h"
+#include "pipeline/engine/graph.h"
+#include "pipeline/engine/plugin_loader.h"
+#include "pipeline/engine/runner.h"
+#include "pipeline/registry.h"
+#include "stages/cnn/openmp_policy.h"
+#include "stages/standard_stages.h"
+
+namespace {
+
+constexpr double kGoalRatio = 0.85;
+constexpr const char* kTrainerPlugin = "cnn_train";
+
+struct Options {
+  std::string graph = std::string(PIPELINE_SOURCE_DIR) + "/train_augmented.graph";
+  std::string plugins = PIPELINE_PLUGIN_BUILD_DIR;
+  int samples = 15360;
+  int runs = 3;
+  int threads = 0;
+  bool check = false;
+};
+
+Options ParseOptions(int argc, char** argv) {
+  Options options;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::invalid_argument(arg + " needs a value");
+      return argv[++i];
+    };
+    if (arg == "--graph") {
+      options.graph = value();
+    } else if (arg == "--samples") {
+      options.samples = std::max(128, std::atoi(value().c_str()));
+    } else if (arg == "--runs") {
+      options.runs = std::max(1, std::atoi(value().c_str()));
+    } else if (arg == "--threads") {
+      options.threads = std::max(0, std::atoi(value().c_str()));
+    } else if (arg == "--plugins") {
+      options.plugins = value();
+    } else if (arg == "--check") {
+      options.check = true;
+    } else {
+      throw std::invalid_argument("unknown argument " + arg +
+                                  " (see the comment at the top of bench/augment_overhead.cpp)");
+    }
+  }
+  return options;
+}
+
+// The stage an input reference names: "stage", "stage.port", "port=stage" or "port=stage.port".
+std::string StageOf(const std::string& input) {
+  const size_t equals = input.find('=');
+  const std::string reference = equals == std::string::npos ? input : input.substr(equals + 1);
+  return reference.substr(0, reference.find('.'));
+}
+
+const pipeline::proto::StageSpec* FindStage(const pipeline::proto::GraphSpec& graph,
+                                            const std::string& name) {
+  for (const auto& stage : graph.stage()) {
+    if (stage.name() == name) return &stage;
+  }
+  return nullptr;
+}
+
+void SetParam(pipeline::proto::StageSpec& stage, const std::string& key, const std::string& value) {
+  for (auto& param : *stage.mutable_param()) {
+    if (param.key() == key) {
+      param.set_value(value);
+      return;
+    }
+  }
+  auto* param = stage.add_param();
+  param->set_key(key);
+  param->set_value(value);
+}
+
+// cnn_train's optional held-out data: evaluated after every epoch, no part of training speed.
+bool IsValidationInput(const pipeline::proto::StageSpec& stage, const std::string& input) {
+  return stage.plugin() == kTrainerPlugin && input.rfind("validation=", 0) == 0;
+}
+
+// cnn_train and every stage upstream of it, in file order; the sources cut to `samples` samples
+// and one epoch, cnn_train to one epoch without progress output; a counter takes the models.
+pipeline::proto::GraphSpec TrainingChain(const pipeline::proto::GraphSpec& graph, int samples) {
+  std::vector<std::string> pending;
+  for (const auto& stage : graph.stage()) {
+    if (stage.plugin() == kTrainerPlugin) pending.push_back(stage.name());
+  }
+  if (pending.size() != 1) {
+    throw std::runtime_error("the graph must have exactly one " + std::string(kTrainerPlugin) +
+                             " stage, it has " + std::to_string(pending.size()));
+  }
+  const std::string trainer = pending.front();
+  std::set<std::string> keep;
+  while (!pending.empty()) {
+    const std::string name = pending.back();
+    pending.pop_back();
+    if (!keep.insert(name).second) continue;
+    const auto* stage = FindStage(graph, name);
+    if (stage == nullptr) throw std::runtime_error("no stage named \"" + name + "\"");
+    for (const std::string& input : stage->input()) {
+      if (!IsValidationInput(*stage, input)) pending.push_back(StageOf(input));
+    }
+  }
+  pipeline::proto::GraphSpec chain = graph;
+  chain.clear_stage();
+  for (const auto& stage : graph.stage()) {
+    if (keep.count(stage.name()) == 0) continue;
+    auto* kept = chain.add_stage();
+    *kept = stage;
+    if (stage.input_size() == 0) {
+      SetParam(*kept, "limit", std::to_string(samples));
+      SetParam(*kept, "epochs", "1");
+    }
+    if (stage.plugin() == kTrainerPlugin) {
+      SetParam(*kept, "epochs", "1");
+      SetParam(*kept, "progress", "off");
+      // A warm-up of several epochs does not fit in one; the rate does not change the speed.
+      SetParam(*kept, "warmup_epochs", "0");
+      // Only the batches: a validation input would add an evaluation to the epoch.
+      std::vector<std::string> batches;
+      for (const std::string& input : stage.input()) {
+        if (!IsValidationInput(stage, input)) batches.push_back(input);
+      }
+      kept->clear_input();
+      for (const std::string& input : batches) kept->add_input(input);
+    }
+  }
+  // A graph needs a sink: the models go to a counter.
+  auto* sink = chain.add_stage();
+  sink->set_name("bench_models");
+  sink->set_plugin("count");
+  sink->add_input(trainer);
+  return chain;
+}
+
+// `chain` without the stages that come from plugin libraries; each removed stage's consumers
+// read what it read. Fills `removed` with their names.
+pipeline::proto::GraphSpec WithoutPluginStages(const pipeline::proto::GraphSpec& chain,
+                                               const pipeline::Registry& registry,
+                                               std::vector<std::string>& removed) {
+  pipeline::proto::GraphSpec result = chain;
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (int i = 0; i < result.stage_size(); ++i) {
+      const auto& stage = result.stage(i);
+      const pipeline::Registry::Entry* entry = registry.find(stage.plugin());
+      if (entry == nullptr || entry->origin == "built-in") continue;
+      if (stage.input_size() != 1) {
+        throw std::runtime_error("plugin stage \"" + stage.name() +
+                                 "\" has several inputs; cannot bypass it");
+      }
+      const std::string name = stage.name();
+      const std::string upstream = stage.input(0);
+      for (auto& consumer : *result.mutable_stage()) {
+        for (auto& input : *consumer.mutable_input()) {
+          if (StageOf(input) != name) continue;
+          const size_t equals = input.find('=');
+          input = (equals == std::string::npos ? "" : input.substr(0, equals + 1)) + upstream;
+        }
+      }
+      removed.push_back(name);
+      result.mutable_stage()->DeleteSubrange(i, 1);
+      changed = true;
+      break;
+    }
+  }
+  return result;
+}
+
+// The counter that takes the models prints a line per run on stdout; the bench's figures are what
+// its output should show.
+class QuietStdout {
+ public:
+  QuietStdout() {
+    std::cout.flush();
+    std::fflush(stdout);
+    saved_ = dup(STDOUT_FILENO);
+    const int null = open("/dev/null", O_WRONLY);
+    if (null >= 0) {
+      dup2(null, STDOUT_FILENO);
+      close(null);
+    }
+  }
+  ~QuietStdout() {
+    std::cout.flush();
+    std::fflush(stdout);
+    if (saved_ >= 0) {
+      dup2(saved_, STDOUT_FILENO);
+      close(saved_);
+    }
+  }
+  QuietStdout(const QuietStdout&) = delete;
+  QuietStdout& operator=(const QuietStdout&) = delete;
+
+ private:
+  int saved_ = -1;
+};
+
+double CpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  const auto seconds = [](const timeval& t) { return t.tv_sec + t.tv_usec * 1e-6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+struct RunFigures {
+  double images_per_second = 0;
+  double cpu_ms_per_image = 0;
+  std::string bottleneck;
+};
+
+RunFigures RunOnce(const pipeline::proto::GraphSpec& spec, const std::string& file,
+                   const pipeline::Registry& registry, const Options& options, int samples) {
+  std::string text;
+  google::protobuf::TextFormat::PrintToString(spec, &text);
+  pipeline::LoadResult loaded =
+      pipeline::LoadGraphText(text, file, registry, {.plugin_dirs = {options.plugins}});
+  if (!loaded.graph) {
+    std::string errors;
+    for (const auto& error : loaded.errors) errors += "\n  " + error.format();
+    throw std::runtime_error("the bench graph from " + file + " is invalid:" + errors);
+  }
+  double cpu = 0;
+  pipeline::RunResult result;
+  {
+    const QuietStdout quiet;
+    const double cpu_before = CpuSeconds();
+    result = pipeline::RunGraph(*loaded.graph, {.threads = options.threads});
+    cpu = CpuSeconds() - cpu_before;
+  }
+  if (!result.ok) throw std::runtime_error("the run failed: " + result.error);
+  RunFigures figures;
+  figures.images_per_second = samples / result.flow_seconds;
+  figures.cpu_ms_per_image = 1e3 * cpu / samples;
+  const int bottleneck = pipeline::BottleneckStage(result);
+  if (bottleneck >= 0) {
+    const auto& stage = result.profile[static_cast<size_t>(bottleneck)];
+    char share[32];
+    std::snprintf(share, sizeof(share), " %.0f%%", 100 * pipeline::Utilization(stage, result));
+    figures.bottleneck = stage.name + share;
+  }
+  return figures;
+}
+
+RunFigures Median(std::vector<RunFigures> runs) {
+  std::sort(runs.begin(), runs.end(), [](const RunFigures& a, const RunFigures& b) {
+    return a.images_per_second < b.images_per_second;
+  });
+  return runs[runs.size() / 2];
+}
+
+pipeline::proto::GraphSpec ReadGraph(const std::string& path) {
+  std::ifstream file(path);
+  if (!file) throw std::runtime_error(path + ": cannot be read");
+  std::stringstream text;
+  text << file.rdbuf();
+  pipeline::proto::GraphSpec graph;
+  if (!google::protobuf::TextFormat::ParseFromString(text.str(), &graph)) {
+    throw std::runtime_error(path + ": not a valid graph file (try `pipeline check` on it)");
+  }
+  return graph;
+}
+
+int Run(const Options& options) {
+  pipeline::Registry registry;
+  pipeline::RegisterBuiltin(pipeline::StandardStagesDescriptor(), registry);
+  const pipeline::PluginLoadReport report = pipeline::LoadPlugins({options.plugins}, registry);
+  for (const std::string& failure : report.failures) std::fprintf(stderr, "%s\n", failure.c_str());
+
+  const pipeline::proto::GraphSpec chain = TrainingChain(ReadGraph(options.graph), options.samples);
+  std::vector<std::string> removed;
+  const pipeline::proto::GraphSpec bare = WithoutPluginStages(chain, registry, removed);
+  if (removed.empty()) throw std::runtime_error(options.graph + " has no plugin stages to remove");
+  std::string removed_list;
+  for (const std::string& name : removed) removed_list += (removed_list.empty() ? "" : ", ") + name;
+
+  std::printf(
+      "augment_overhead: %s, training chain only, %d samples x 1 epoch, median of %d runs\n",
+      options.graph.c_str(), options.samples, options.runs);
+  std::printf("  augmentation stages (removed for \"off\"): %s\n", removed_list.c_str());
+
+  // oneDNN JIT-compiles its kernels on first use; neither variant should pay for that.
+  const int warmup_samples = 1024;
+  RunOnce(TrainingChain(chain, warmup_samples), options.graph, registry, options, warmup_samples);
+  RunOnce(TrainingChain(bare, warmup_samples), options.graph, registry, options, warmup_samples);
+
+  std::vector<RunFigures> on_runs, off_runs;
+  for (int run = 0; run < options.runs; ++run) {
+    off_runs.push_back(RunOnce(bare, options.graph, registry, options, options.samples));
+    on_runs.push_back(RunOnce(chain, options.graph, registry, options, options.samples));
+    std::fprintf(stderr, "  run %d: off %.0f img/s, on %.0f img/s\n", run + 1,
+                 off_runs.back().images_per_second, on_runs.back().images_per_second);
+  }
+  const RunFigures on = Median(on_runs), off = Median(off_runs);
+  std::printf("%-18s %12s %14s  %s\n", "", "images/s", "CPU ms/image", "busiest stage");
+  std::printf("%-18s %12.0f %14.3f  %s\n", "augmentation off", off.images_per_second,
+              off.cpu_ms_per_image, off.bottleneck.c_str());
+  std::printf("%-18s %12.0f %14.3f  %s\n", "augmentation on", on.images_per_second,
+              on.cpu_ms_per_image, on.bottleneck.c_str());
+  const double ratio = on.images_per_second / off.images_per_second;
+  std::printf("ratio on/off: %.3f (goal >= %.2f: %s); CPU per image %+.1f%%\n", ratio, kGoalRatio,
+              ratio >= kGoalRatio ? "ok" : "BELOW",
+              100 * (on.cpu_ms_per_image / off.cpu_ms_per_image - 1));
+  return options.check && ratio < kGoalRatio ? 1 : 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // As `pipeline run` does: oneDNN's OpenMP threads wait passively beside the engine's workers.
+  pipeline::cnn::reexec_with_passive_openmp(argv);
+  try {
+    return Run(ParseOptions(argc, argv));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "augment_overhead: %s\n", e.what());
+    return 2;
+  }
+}
