@@ -1,4 +1,5 @@
 // `pipeline plugins [NAME]`: every stage type with its ports and parameters, like gst-inspect.
+#include <algorithm>
 #include <cmath>
 #include <iomanip>
 #include <iostream>
@@ -55,13 +56,17 @@ void Describe(const Registry::Entry& entry) {
   PrintPorts("Outputs", info.outputs);
   std::cout << "Parameters:\n";
   if (info.params.empty()) std::cout << "  (none)\n";
+  // As wide as the longest name, so that long names keep the type column aligned.
+  size_t name_width = 20;
+  for (const auto& spec : info.params) name_width = std::max(name_width, spec.name.size() + 2);
+  const int width = static_cast<int>(name_width);
   for (const auto& spec : info.params) {
-    std::cout << "  " << std::left << std::setw(20) << spec.name << std::setw(8)
+    std::cout << "  " << std::left << std::setw(width) << spec.name << std::setw(8)
               << to_string(spec.type)
               << (spec.required ? "required" : "default \"" + spec.default_value + "\"");
     const std::string constraint = ParamConstraint(spec);
     if (!constraint.empty()) std::cout << "  " << constraint;
-    std::cout << "\n  " << std::setw(20) << "" << spec.doc << "\n";
+    std::cout << "\n  " << std::setw(width) << "" << spec.doc << "\n";
   }
 }
 
@@ -69,7 +74,8 @@ void List(const LoadedRegistry& loaded) {
   for (const Registry::Entry* entry : loaded.registry.all()) {
     std::cout << std::left << std::setw(18) << entry->info.name << std::setw(10)
               << to_string(entry->info.kind) << entry->info.doc << "\n"
-              << std::setw(28) << "" << "from " << Origin(*entry) << "\n";
+              << std::setw(28) << ""
+              << "from " << Origin(*entry) << "\n";
   }
   std::cout << "\nplugin folders searched:";
   if (loaded.report.searched_dirs.empty()) std::cout << " (none)";

@@ -1,4 +1,5 @@
 // The --profile report: which stage bounds the run, and the per-stage figures behind the verdict.
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
@@ -76,14 +77,21 @@ std::string FormatProfile(const RunResult& result) {
   std::string text =
       Format("profile: %.2f s of dataflow (%.2f s wall), %d thread%s\n", result.flow_seconds,
              result.wall_seconds, result.threads, result.threads == 1 ? "" : "s");
-  text += Format("%-18s %-16s %-8s %8s %6s %10s %11s %10s %10s %10s\n", "stage", "plugin", "kind",
-                 "busy s", "busy%", "in-wait s", "out-wait s", "msgs in", "msgs out", "msgs/s");
+  // Columns as wide as the longest stage and plugin names, so long names keep rows aligned.
+  int name_width = 18, plugin_width = 16;
+  for (const StageProfile& stage : result.profile) {
+    name_width = std::max(name_width, static_cast<int>(stage.name.size()));
+    plugin_width = std::max(plugin_width, static_cast<int>(stage.plugin.size()));
+  }
+  text += Format("%-*s %-*s %-8s %8s %6s %10s %11s %10s %10s %10s\n", name_width, "stage",
+                 plugin_width, "plugin", "kind", "busy s", "busy%", "in-wait s", "out-wait s",
+                 "msgs in", "msgs out", "msgs/s");
   for (const StageProfile& stage : result.profile) {
     const int64_t handled = stage.source ? stage.messages_out : stage.messages_in;
     const double rate =
         result.flow_seconds > 0 ? static_cast<double>(handled) / result.flow_seconds : 0;
-    text += Format("%-18s %-16s %-8s %8.2f %5.0f%% %10s %11s %10lld %10lld %10.0f\n",
-                   stage.name.c_str(), stage.plugin.c_str(), Kind(stage).c_str(),
+    text += Format("%-*s %-*s %-8s %8.2f %5.0f%% %10s %11s %10lld %10lld %10.0f\n", name_width,
+                   stage.name.c_str(), plugin_width, stage.plugin.c_str(), Kind(stage).c_str(),
                    stage.busy_seconds, 100 * Utilization(stage, result),
                    stage.source ? "-" : Seconds(stage.input_wait_seconds).c_str(),
                    stage.source ? Seconds(stage.output_wait_seconds).c_str() : "-",

@@ -110,8 +110,10 @@ std::string StageExecutor::context(const char* what) const {
   return what == nullptr ? text : text + ", " + what;
 }
 
+// Epochs are counted from 1, as the console's progress lines do; a sample is named by its 0-based
+// position in the epoch's stream, as sources number their samples ("file#17").
 std::string StageExecutor::sample_context(int64_t epoch, int64_t index) const {
-  return context(nullptr) + ", epoch " + std::to_string(epoch) + ", sample " +
+  return context(nullptr) + ", epoch " + std::to_string(epoch + 1) + ", sample " +
          std::to_string(index);
 }
 

@@ -225,7 +225,7 @@ TEST(TrainCallbacks, NaNLossFailsTheRunAtOnceAndKeepsTheEarlierCheckpoint) {
                                               "layer { flatten {} }\n"
                                               "layer { dense { units: 10 } }\n";
   ExpectNaNStopKeepsCheckpoint({"train.model=" + spec.file("linear.model")},
-                               "epoch 1, sample 0: training stopped: the loss became NaN in "
+                               "epoch 2, sample 0: training stopped: the loss became NaN in "
                                "epoch 2/2 at step 1");
 }
 

@@ -18,7 +18,8 @@ fail() { echo "FAIL: $*"; exit 1; }
 cat "$work/out"
 grep -Eq "accuracy (9[0-9]|100)\.[0-9]+% \([0-9]+ of 10000 correct\)" "$work/out" ||
   fail "no accuracy line"
-grep -q "report: $work/report/index.html" "$work/out" || fail "no report line"
+grep -q "^report: $work/report/index.html$" "$work/err" || fail "no report line"
+[[ $(cat "$work/out" "$work/err" | grep -c "^report: ") -eq 1 ]] || fail "the report line is printed more than once"
 for file in index.html metrics.json metrics.csv curves.png confusion.png per_class.png \
   mistakes.png; do
   [[ -s "$work/report/$file" ]] || fail "missing $file"

@@ -275,7 +275,7 @@ TEST_F(RunnerTest, StageFailureNamesStageEpochAndSampleAndSkipsClose) {
   connect(jitter, sink);
   const RunResult result = run(2);
   EXPECT_FALSE(result.ok);
-  EXPECT_EQ(result.error, "stage \"augment\" (jitter), epoch 0, sample 17: boom");
+  EXPECT_EQ(result.error, "stage \"augment\" (jitter), epoch 1, sample 17: boom");
   EXPECT_EQ(RecordingSink::closes, 0);
   EXPECT_LE(RecordingSink::records.size(), 17u);
 }

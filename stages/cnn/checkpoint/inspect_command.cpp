@@ -1,5 +1,6 @@
 #include "stages/cnn/checkpoint/inspect_command.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <sstream>
@@ -102,6 +103,34 @@ void Architecture(const ModelSnapshot& snapshot, std::ostream& out) {
       << Format("%.1f M", 3 * forward / 1e6) << " (forward + backward data + backward weights)\n";
 }
 
+// One callback's watch over the validation loss, e.g. "best 0.0342 after epoch 7, 2 epochs
+// without improvement".
+std::string Watch(const proto::PlateauState& state) {
+  if (state.best_epoch() < 0) return "no validation loss seen yet";
+  return "best validation loss " + Format("%.4f", state.best()) + " after epoch " +
+         std::to_string(state.best_epoch() + 1) + ", " +
+         std::to_string(state.epochs_without_improvement()) + " epoch(s) without improvement";
+}
+
+// What the training callbacks did and will resume with: the reduce-LR multiplier (shown only when
+// it has left 1), the early-stopping and reduce-LR watches, and why training stopped.
+void Callbacks(const ModelSnapshot& snapshot, std::ostream& out) {
+  const proto::TrainingPosition& position = snapshot.position;
+  // 0 is how checkpoints from before the callbacks say 1.
+  const double lr_scale = position.lr_scale() > 0 ? position.lr_scale() : 1.0;
+  if (lr_scale != 1) {
+    out << "  learning rate: " << Format("%.4g", lr_scale)
+        << " x the schedule's (reduced on plateau; a resumed run continues with it)\n";
+  }
+  if (position.has_early_stopping()) {
+    out << "  early stopping: " << Watch(position.early_stopping()) << "\n";
+  }
+  if (position.has_reduce_lr()) out << "  reduce-LR: " << Watch(position.reduce_lr()) << "\n";
+  if (!snapshot.metrics.empty() && !snapshot.metrics.back().stop_reason().empty()) {
+    out << "  stopped: " << snapshot.metrics.back().stop_reason() << "\n";
+  }
+}
+
 void Training(const ModelSnapshot& snapshot, std::ostream& out) {
   const proto::TrainingPosition& position = snapshot.position;
   out << "training: " << position.epochs_finished() << " of " << position.planned_epochs()
@@ -114,6 +143,7 @@ void Training(const ModelSnapshot& snapshot, std::ostream& out) {
   out << "\n  schedule: " << snapshot.schedule.ShortDebugString();
   out << "\n  seeds: graph " << position.graph_seed() << ", stage \"" << position.stage_name()
       << "\", model " << position.model_seed() << "\n";
+  Callbacks(snapshot, out);
   const Normalization& n = snapshot.normalization;
   if (n.applied) {
     out << "normalization: (pixel * " << Format("%.8g", n.scale) << " - " << Format("%.6g", n.mean)
@@ -128,8 +158,13 @@ void History(const ModelSnapshot& snapshot, std::ostream& out) {
     out << "metrics: none\n";
     return;
   }
-  out << "metrics:\n  epoch      step  learn rate  train loss  train acc  test loss  test acc"
-         "    img/s   at (s)\n";
+  // Validation columns only for a run that had a validation set, so the table of a plain run
+  // keeps its shape (scripts read its columns by position).
+  const bool validated =
+      std::any_of(snapshot.metrics.begin(), snapshot.metrics.end(),
+                  [](const proto::EpochMetrics& row) { return row.has_validation(); });
+  out << "metrics:\n  epoch      step  learn rate  train loss  train acc"
+      << (validated ? "   val loss   val acc" : "") << "  test loss  test acc    img/s   at (s)\n";
   const proto::EpochMetrics* last_tested = nullptr;
   for (const proto::EpochMetrics& row : snapshot.metrics) {
     char line[200];
@@ -138,6 +173,13 @@ void History(const ModelSnapshot& snapshot, std::ostream& out) {
                   static_cast<unsigned long long>(row.global_step()), row.learning_rate(),
                   row.train_loss(), 100 * row.train_accuracy());
     out << line;
+    if (validated && row.has_validation()) {
+      std::snprintf(line, sizeof(line), "  %9.4f  %7.2f%%", row.validation_loss(),
+                    100 * row.validation_accuracy());
+      out << line;
+    } else if (validated) {
+      out << "          -         -";
+    }
     if (row.has_test()) {
       std::snprintf(line, sizeof(line), "  %9.4f  %7.2f%%", row.test_loss(),
                     100 * row.test_accuracy());

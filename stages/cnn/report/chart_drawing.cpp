@@ -37,9 +37,13 @@ void DrawVerticalText(cv::Mat& image, const std::string& text, cv::Point centre,
   DrawText(patch, text, {2, 4}, Align::kStart, Align::kStart, scale, colour);
   cv::Mat turned;
   cv::rotate(patch, turned, cv::ROTATE_90_COUNTERCLOCKWISE);
-  cv::Rect target(centre.x - turned.cols / 2, centre.y - turned.rows / 2, turned.cols, turned.rows);
-  target &= cv::Rect(0, 0, image.cols, image.rows);
-  turned(cv::Rect(0, 0, target.width, target.height)).copyTo(image(target));
+  const cv::Rect wanted(centre.x - turned.cols / 2, centre.y - turned.rows / 2, turned.cols,
+                        turned.rows);
+  // Clipped to the image (very wide tick labels push the label past the left edge); the part of
+  // the turned patch that stays visible is the one with the same offset.
+  const cv::Rect target = wanted & cv::Rect(0, 0, image.cols, image.rows);
+  if (target.empty()) return;
+  turned(target - wanted.tl()).copyTo(image(target));
 }
 
 Axis NiceAxis(double low, double high, int target) {
@@ -127,12 +131,14 @@ void DrawSeries(cv::Mat& image, const PlotArea& plot, const std::vector<double>&
   }
 }
 
+int LegendEntryWidth(const std::string& text) { return 30 + TextSize(text, kTickFont).width; }
+
 int DrawLegendEntry(cv::Mat& image, cv::Point start, const std::string& text,
                     const cv::Scalar& colour) {
   cv::line(image, start, {start.x + 22, start.y}, colour, 3, cv::LINE_AA);
   cv::circle(image, {start.x + 11, start.y}, 4, colour, cv::FILLED, cv::LINE_AA);
   DrawText(image, text, {start.x + 30, start.y}, Align::kStart, Align::kCenter, kTickFont, kInk);
-  return start.x + 30 + TextSize(text, kTickFont).width + 24;
+  return start.x + LegendEntryWidth(text) + 24;
 }
 
 }  // namespace pipeline::cnn::report

@@ -75,6 +75,8 @@ class PlotArea {
 void DrawSeries(cv::Mat& image, const PlotArea& plot, const std::vector<double>& xs,
                 const std::vector<double>& ys, const cv::Scalar& colour);
 
+// The width DrawLegendEntry takes for `text`, without the gap after it.
+int LegendEntryWidth(const std::string& text);
 // A legend entry: a short line in the series colour, then its text; returns the x after it.
 int DrawLegendEntry(cv::Mat& image, cv::Point start, const std::string& text,
                     const cv::Scalar& colour);

@@ -80,13 +80,17 @@ void DrawPanel(cv::Mat& image, cv::Rect panel, const std::string& title, const s
   plot.DrawAxes(image, "epoch", y_label);
   std::vector<double> xs;
   for (size_t i = 0; i < epochs; ++i) xs.push_back(static_cast<double>(i + 1));
-  int legend_x = area.x;
+  // The legend wraps to a second row when three series do not fit beside each other.
+  cv::Point legend(area.x, area.y + area.height + 70);
   for (const Series& s : series) {
     if (!s.present()) continue;
     DrawSeries(image, plot, xs, s.values, s.colour);
     char text[64];
     std::snprintf(text, sizeof(text), value_format, s.name.c_str(), s.last());
-    legend_x = DrawLegendEntry(image, {legend_x, area.y + area.height + 78}, text, s.colour);
+    if (legend.x > area.x && legend.x + LegendEntryWidth(text) > panel.x + panel.width - 8) {
+      legend = {area.x, legend.y + 24};
+    }
+    legend.x = DrawLegendEntry(image, legend, text, s.colour);
   }
 }
 

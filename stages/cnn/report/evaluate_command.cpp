@@ -208,9 +208,10 @@ int Evaluate(const Arguments& arguments, const PipelinePluginDescriptor& stages)
     std::cerr << "pipeline evaluate: " << result.error << "\n";
     return kExitRunFailed;
   }
+  // The result on stdout, for scripts; the report sink has already said where the report went
+  // ("report: DIR/index.html" on stderr, as in any run).
   std::cout << plan.checkpoint << " on " << plan.images << ": "
-            << Summary((fs::path(plan.out_dir) / report::kJsonFile).string()) << "\n"
-            << "report: " << (fs::path(plan.out_dir) / report::kIndexFile).string() << "\n";
+            << Summary((fs::path(plan.out_dir) / report::kJsonFile).string()) << "\n";
   return kExitOk;
 }
 

@@ -120,7 +120,8 @@ class CnnTrain : public Stage {
     callbacks_ = cnn::TrainingCallbacks(config_.callbacks);
     model_seed_ = DeriveSeed(env().graph_seed, env().name, -1, -1);
     if (!config_.resume.empty()) OpenResume();
-    progress_ = std::make_unique<cnn::TrainingProgress>(config_.progress != "off");
+    progress_ = std::make_unique<cnn::TrainingProgress>(
+        config_.progress != "off", config_.callbacks.early_stopping_patience > 0);
   }
 
   void OnTrainingBatch(const Message& msg, Emitter& out) {

@@ -56,10 +56,11 @@ std::string TrainingProgress::status(int64_t steps, int64_t images, double mean_
   const int64_t remaining = steps_per_epoch_ - steps + later_epochs * steps_per_epoch_;
   const double eta = elapsed / static_cast<double>(steps) * static_cast<double>(remaining);
   std::snprintf(text, sizeof(text),
-                "train epoch %lld/%lld  step %lld/%lld  %.0f img/s  loss %.4f  ETA %s",
+                "train epoch %lld/%lld  step %lld/%lld  %.0f img/s  loss %.4f  ETA %s%s",
                 static_cast<long long>(epoch_ + 1), static_cast<long long>(planned_epochs_),
                 static_cast<long long>(steps), static_cast<long long>(steps_per_epoch_), rate,
-                mean_loss, FormatDuration(eta).c_str());
+                mean_loss, FormatDuration(eta).c_str(),
+                early_stopping_ && later_epochs > 0 ? " (early stopping on)" : "");
   return text;
 }
 
