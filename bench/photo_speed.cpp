@@ -4,6 +4,8 @@
 //
 //   photo_speed --checkpoint runs/mnist/best.ckpt [--photos 3000] [--runs 5] [--threads 2]
 //               [--max-side 128]      # photos scaled down to at most 128 px
+//               [--dir DIR]           # keep the photos in DIR (reused when it holds them), e.g.
+//                                     # to profile `pipeline run predict.graph` on the same set
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -24,6 +26,7 @@ int main(int argc, char** argv) {
   pipeline::cnn::reexec_with_passive_openmp(argv);
   using namespace pipeline;
   std::string checkpoint, mnist = PIPELINE_MNIST_DIR;
+  std::string kept_dir;
   int count = 3000, runs = 5, threads = 2, max_side = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
@@ -39,6 +42,8 @@ int main(int argc, char** argv) {
       max_side = std::stoi(value);
     else if (flag == "--mnist")
       mnist = value;
+    else if (flag == "--dir")
+      kept_dir = value;
     else {
       std::cerr << "unknown option " << flag << "\n";
       return 2;
@@ -46,15 +51,20 @@ int main(int argc, char** argv) {
   }
   if (checkpoint.empty()) {
     std::cerr << "usage: photo_speed --checkpoint FILE [--photos N] [--runs N] [--threads N] "
-                 "[--max-side PX]\n";
+                 "[--max-side PX] [--dir DIR]\n";
     return 2;
   }
   try {
     const IdxImages images = ReadIdxImages(mnist + "/t10k-images-idx3-ubyte.gz");
-    const std::string dir = bench::MakeTempDir("photo-speed");
+    const std::string dir = kept_dir.empty() ? bench::MakeTempDir("photo-speed") : kept_dir;
+    std::filesystem::create_directories(dir);
+    // A kept folder holding as many photos as asked for is reused as it is.
+    const auto files = std::distance(std::filesystem::directory_iterator(dir),
+                                     std::filesystem::directory_iterator());
+    const bool reuse = !kept_dir.empty() && files == count;
     std::mt19937_64 rng(3);
     int64_t bytes = 0, pixels = 0;
-    for (int i = 0; i < count; ++i) {
+    for (int i = 0; i < count && !reuse; ++i) {
       photos::Scene scene = photos::SingleDigitScene(images.image(i % images.count), -1, rng);
       const bool jpeg = i % 2 == 0;
       // PNGs are what scanners and screenshots give (as in make_digit_photos): little noise.
@@ -74,8 +84,12 @@ int main(int argc, char** argv) {
       bytes += static_cast<int64_t>(encoded.size());
       pixels += photo.image.total();
     }
-    std::cout << count << " photos (half JPEG, half PNG), mean " << pixels / count << " pixels, "
-              << bytes / count / 1024.0 << " KiB each; " << threads << " threads\n";
+    if (reuse) {
+      std::cout << count << " photos reused from " << dir << "; " << threads << " threads\n";
+    } else {
+      std::cout << count << " photos (half JPEG, half PNG), mean " << pixels / count << " pixels, "
+                << bytes / count / 1024.0 << " KiB each; " << threads << " threads\n";
+    }
     const std::string graph =
         "stage { name: \"source\" plugin: \"image_source\" param { key: \"path\" value: \"" + dir +
         "\" } param { key: \"grey\" value: \"true\" } }\n"
@@ -133,7 +147,7 @@ int main(int argc, char** argv) {
         "CPU per image by step (median of %d runs each): decode %.0f us, digit_extract "
         "%.0f us, cnn_predict + predictions %.0f us\n",
         runs, 1e6 * decode, 1e6 * (extracted - decode), 1e6 * (cpu - extracted));
-    std::filesystem::remove_all(dir);
+    if (kept_dir.empty()) std::filesystem::remove_all(dir);
     std::filesystem::remove(dir + ".csv");
     return 0;
   } catch (const std::exception& e) {

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <opencv2/imgproc.hpp>
 #include <vector>
 
 namespace pipeline {
@@ -45,14 +46,18 @@ inline int Paeth(int left, int up, int up_left) {
   return left ^ ((left ^ not_left) & -(to_left > to_up || to_left > to_up_left));
 }
 
-// Sub: each byte adds the one a pixel to its left. The running sums stay in registers; reading
-// back the byte just stored would wait on store forwarding at every byte.
+// Sub: each byte adds the one a pixel to its left. The running sums are plain locals, never
+// address-taken: an array of them would be reloaded after every store to `row` (an unsigned
+// char store may alias anything), which made this loop most of a colour PNG's unfiltering time.
 template <size_t kPixel>
 void UnfilterSub(unsigned char* row, size_t length) {
-  std::array<unsigned char, kPixel> sum{};
+  static_assert(kPixel >= 1 && kPixel <= 4);
+  unsigned char s0 = 0, s1 = 0, s2 = 0, s3 = 0;
   for (size_t i = 0; i + kPixel <= length; i += kPixel) {
-    for (size_t k = 0; k < kPixel; ++k)
-      row[i + k] = sum[k] = static_cast<unsigned char>(sum[k] + row[i + k]);
+    row[i] = s0 = static_cast<unsigned char>(s0 + row[i]);
+    if constexpr (kPixel > 1) row[i + 1] = s1 = static_cast<unsigned char>(s1 + row[i + 1]);
+    if constexpr (kPixel > 2) row[i + 2] = s2 = static_cast<unsigned char>(s2 + row[i + 2]);
+    if constexpr (kPixel > 3) row[i + 3] = s3 = static_cast<unsigned char>(s3 + row[i + 3]);
   }
 }
 
@@ -111,7 +116,7 @@ inline uint32_t OverWhite(uint32_t value, uint32_t alpha) {
   return (value * alpha + 255 * (255 - alpha) + 127) / 255;
 }
 
-// One unfiltered scanline to the output row.
+// One unfiltered scanline to the output row (RGB rows go through cv::cvtColor instead).
 void ConvertRow(const unsigned char* in, int colour_type, int width, bool grey,
                 unsigned char* out) {
   switch (colour_type) {
@@ -125,17 +130,6 @@ void ConvertRow(const unsigned char* in, int colour_type, int width, bool grey,
           out[c] = value;
         } else {
           out[3 * c] = out[3 * c + 1] = out[3 * c + 2] = value;
-        }
-      }
-      return;
-    case 2:
-      if (grey) {
-        for (int c = 0; c < width; ++c, in += 3) out[c] = Grey(in[0], in[1], in[2]);
-      } else {
-        for (int c = 0; c < width; ++c, in += 3, out += 3) {
-          out[0] = in[2];
-          out[1] = in[1];
-          out[2] = in[0];
         }
       }
       return;
@@ -187,8 +181,12 @@ std::optional<cv::Mat> DecodeSimplePng(std::string_view file, bool grey) {
     default:
       return std::nullopt;  // palette
   }
-  // The pixels, possibly split over several IDAT chunks; they are contiguous in most files.
-  std::vector<unsigned char> joined;
+  // The pixels, possibly split over several IDAT chunks (libpng, and so OpenCV, writes 8 KiB
+  // ones), joined in a buffer kept per thread: growing a fresh one per file page-faults.
+  // A huge file's buffer is let go at the next file.
+  thread_local std::vector<unsigned char> joined;
+  joined.clear();
+  if (joined.capacity() > (size_t{8} << 20)) joined.shrink_to_fit();
   const unsigned char* data = nullptr;
   size_t data_size = 0;
   bool ended = false;
@@ -202,7 +200,10 @@ std::optional<cv::Mat> DecodeSimplePng(std::string_view file, bool grey) {
         data = body;
         data_size = length;
       } else {
-        if (joined.empty()) joined.assign(data, data + data_size);
+        if (joined.empty()) {
+          joined.reserve(size);  // the file's size bounds its pixels' compressed size
+          joined.assign(data, data + data_size);
+        }
         joined.insert(joined.end(), body, body + length);
       }
     } else if (std::memcmp(type, "IEND", 4) == 0) {
@@ -234,15 +235,26 @@ std::optional<cv::Mat> DecodeSimplePng(std::string_view file, bool grey) {
   thread_local std::vector<unsigned char> zeros;
   zeros.assign(stride, 0);
   const unsigned char* previous = zeros.data();
+  // RGB goes through cv::cvtColor in one call after unfiltering: its vectorized conversion is
+  // several times faster than a pixel at a time, and the same pixels by definition.
+  const bool rgb = colour_type == 2;
   for (uint32_t r = 0; r < height; ++r) {
     unsigned char* line = raw.data() + r * (stride + 1);
     unsigned char* row = line + 1;
     if (!Unfilter(line[0], row, previous, stride, static_cast<size_t>(channels))) {
       return std::nullopt;
     }
-    ConvertRow(row, colour_type, static_cast<int>(width), grey,
-               image.ptr<unsigned char>(static_cast<int>(r)));
+    if (!rgb) {
+      ConvertRow(row, colour_type, static_cast<int>(width), grey,
+                 image.ptr<unsigned char>(static_cast<int>(r)));
+    }
     previous = row;
+  }
+  if (rgb) {
+    // The unfiltered rows in place: each one follows its filter byte.
+    const cv::Mat pixels(static_cast<int>(height), static_cast<int>(width), CV_8UC3, raw.data() + 1,
+                         stride + 1);
+    cv::cvtColor(pixels, image, grey ? cv::COLOR_RGB2GRAY : cv::COLOR_RGB2BGR);
   }
   return image;
 }

@@ -316,6 +316,66 @@ std::vector<Group> FindDigitGroups(const cv::Mat& binary, const InkComponents& i
   return groups;
 }
 
+// Answers "is (r, c) within cv::dilate(core, ellipse of 2 radius + 1)?" inside `box`, which holds
+// every nonzero pixel of `core` (so nothing outside it reaches in; beyond the picture counts as
+// empty, as with cv::dilate's default border). StretchDigit needs the answer only where the ink
+// is strong enough to keep, a small part of the box; dilating the whole box visited each of
+// the ellipse's ~3 radius^2 points at every pixel. Here a pixel is a lookup per ellipse row (in
+// that row's running count of set pixels), the row nearest the pixel first, where ink usually is.
+class EllipseNeighbourhood {
+ public:
+  EllipseNeighbourhood(const cv::Mat& core, cv::Rect box, int radius)
+      : radius_(radius), height_(box.height), stride_(box.width + 2 * radius + 1) {
+    const int side = 2 * radius + 1;
+    const cv::Mat element = cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(side, side));
+    for (int i = 0; i < side; ++i) {
+      const uint8_t* row = element.ptr<uint8_t>(i);
+      int left = side, right = -1;
+      for (int j = 0; j < side; ++j) {
+        if (row[j] != 0) left = std::min(left, j), right = std::max(right, j);
+      }
+      if (right >= 0) rows_.push_back({i - radius, left - radius, right - radius});
+    }
+    // Centre row first, then outwards.
+    std::stable_sort(rows_.begin(), rows_.end(), [](const Reach& a, const Reach& b) {
+      return std::abs(a.offset) < std::abs(b.offset);
+    });
+    // counts_[r][radius + c]: set pixels of box row r left of column c; the `radius` entries
+    // padding each end repeat the edge counts, so lookups need no clamping.
+    counts_.resize(static_cast<size_t>(box.height) * stride_);
+    for (int r = 0; r < box.height; ++r) {
+      const uint8_t* in = core.ptr<uint8_t>(box.y + r) + box.x;
+      int* count = counts_.data() + static_cast<size_t>(r) * stride_;
+      std::fill_n(count, radius + 1, 0);
+      int total = 0;
+      for (int c = 0; c < box.width; ++c) {
+        total += in[c] != 0;
+        count[radius + c + 1] = total;
+      }
+      std::fill_n(count + radius + box.width + 1, radius, total);
+    }
+  }
+
+  // (r, c) relative to the box.
+  bool Contains(int r, int c) const {
+    for (const Reach& reach : rows_) {
+      const int source = r + reach.offset;
+      if (source < 0 || source >= height_) continue;
+      const int* count = counts_.data() + static_cast<size_t>(source) * stride_ + radius_ + c;
+      if (count[reach.right + 1] > count[reach.left]) return true;
+    }
+    return false;
+  }
+
+ private:
+  struct Reach {
+    int offset, left, right;  // ellipse row offset and its columns [left, right], around the anchor
+  };
+  int radius_, height_, stride_;
+  std::vector<Reach> rows_;
+  std::vector<int> counts_;
+};
+
 struct Cut {
   cv::Mat ink;   // the digit's ink, stretched, cropped to `box`
   cv::Rect box;  // within the region that was cut from
@@ -329,12 +389,11 @@ Cut StretchDigit(const cv::Mat& ink, const cv::Mat& core, int threshold) {
   Cut cut;
   cut.box = cv::boundingRect(core);
   if (cut.box.empty()) return cut;
-  const int level = std::max(threshold + 1, Percentile(HistogramOf(ink, core), 0.5));
+  // Within the box: core is empty outside it.
+  const int level =
+      std::max(threshold + 1, Percentile(HistogramOf(ink(cut.box), core(cut.box)), 0.5));
   const int radius = std::max(1, cut.box.height / 25);
-  cv::Mat near;
-  cv::dilate(
-      core, near,
-      cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(2 * radius + 1, 2 * radius + 1)));
+  const EllipseNeighbourhood near(core, cut.box, radius);
   const int floor = threshold / 4;
   std::array<uint8_t, 256> stretch{};
   for (int v = 0; v < 256; ++v) {
@@ -343,9 +402,11 @@ Cut StretchDigit(const cv::Mat& ink, const cv::Mat& core, int threshold) {
   cut.ink.create(cut.box.size(), CV_8UC1);
   for (int r = 0; r < cut.box.height; ++r) {
     const uint8_t* in = ink.ptr<uint8_t>(cut.box.y + r) + cut.box.x;
-    const uint8_t* keep = near.ptr<uint8_t>(cut.box.y + r) + cut.box.x;
     uint8_t* out = cut.ink.ptr<uint8_t>(r);
-    for (int c = 0; c < cut.box.width; ++c) out[c] = keep[c] != 0 ? stretch[in[c]] : 0;
+    for (int c = 0; c < cut.box.width; ++c) {
+      const uint8_t value = stretch[in[c]];  // 0 for faint ink: no need to ask `near`
+      out[c] = value != 0 && near.Contains(r, c) ? value : 0;
+    }
   }
   return cut;
 }
