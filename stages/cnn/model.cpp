@@ -58,14 +58,14 @@ void initialise_kernel(Parameter& kernel, int64_t fan_in, int64_t fan_out, bool 
 
 }  // namespace
 
-Model::Model(const proto::ModelSpec& spec, uint64_t seed)
+Model::Model(const proto::ModelSpec& spec, uint64_t seed, Weights weights)
     : spec_(spec), resolved_(resolve_model(spec)), seed_(seed), runtime_(new Runtime) {
-  initialise();
+  initialise(weights);
 }
 
 Model::~Model() = default;
 
-void Model::initialise() {
+void Model::initialise(Weights weights) {
   layer_parameters_.resize(resolved_.layers.size());
   for (size_t i = 0; i < resolved_.layers.size(); ++i) {
     const ResolvedLayer& layer = resolved_.layers[i];
@@ -84,8 +84,10 @@ void Model::initialise() {
                                                       layer.window.kernel_cols}
                                : std::vector<int64_t>{outputs, inputs},
                           true);
-      initialise_kernel(*params.weight, inputs * window, outputs * window, feeds_relu(resolved_, i),
-                        seed_);
+      if (weights == Weights::kDrawn) {
+        initialise_kernel(*params.weight, inputs * window, outputs * window,
+                          feeds_relu(resolved_, i), seed_);
+      }
       const bool no_bias = conv ? layer.spec.conv().no_bias() : layer.spec.dense().no_bias();
       if (!no_bias) params.bias = add("bias", {outputs}, false);
     } else if (layer.spec.has_batchnorm()) {

@@ -6,7 +6,8 @@ namespace pipeline::cnn {
 
 std::unique_ptr<Model> RestoreModel(const ModelSnapshot& snapshot) {
   if (!snapshot.tensors) throw std::invalid_argument("the model snapshot holds no tensors");
-  auto model = std::make_unique<Model>(snapshot.spec, snapshot.position.model_seed());
+  auto model = std::make_unique<Model>(snapshot.spec, snapshot.position.model_seed(),
+                                       Model::Weights::kLoadedLater);
   model->load_state_tensors(*snapshot.tensors);
   model->set_step(snapshot.position.global_step());
   return model;
