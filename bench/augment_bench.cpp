@@ -2,7 +2,7 @@
 // digits, 8-bit and normalized, against the floor of 20,000 samples/s per core.
 //
 //   augment_bench [--plugins DIR] [--images FILE] [--samples N] [--runs R] [--opencv-threads T]
-//                 [--check]
+//                 [--check] [--help]
 //
 // Each stage is loaded from its library as `pipeline` loads it, opened with probability 1 (every
 // sample is augmented: the worst case of the defaults; noise_blur also with blur and noise both
@@ -16,10 +16,12 @@
 #include <map>
 #include <memory>
 #include <opencv2/core.hpp>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "bench_cli.h"
 #include "pipeline/engine/plugin_loader.h"
 #include "pipeline/payloads.h"
 #include "pipeline/registry.h"
@@ -38,32 +40,24 @@ struct Options {
   bool check = false;
 };
 
-Options ParseOptions(int argc, char** argv) {
-  Options options;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::invalid_argument(arg + " needs a value");
-      return argv[++i];
-    };
-    if (arg == "--plugins") {
-      options.plugins = value();
-    } else if (arg == "--images") {
-      options.images = value();
-    } else if (arg == "--samples") {
-      options.samples = std::max(1, std::atoi(value().c_str()));
-    } else if (arg == "--runs") {
-      options.runs = std::max(1, std::atoi(value().c_str()));
-    } else if (arg == "--opencv-threads") {
-      options.opencv_threads = std::atoi(value().c_str());
-    } else if (arg == "--check") {
-      options.check = true;
-    } else {
-      throw std::invalid_argument("unknown argument " + arg +
-                                  " (see the comment at the top of bench/augment_bench.cpp)");
-    }
-  }
-  return options;
+// Fills `options` from the command line; the exit code when the program should stop.
+std::optional<int> ParseOptions(int argc, char** argv, Options& options) {
+  namespace cli = pipeline::bench;
+  const std::string usage =
+      "augment_bench [options]\n"
+      "Single-core samples/s of each augmentation plugin's process() on MNIST digits, 8-bit and\n"
+      "normalized, against the floor of 20,000 samples/s per core.";
+  return cli::ParseCommandLine(argc, argv, "augment_bench", usage, [&](cli::OptionAdder& add) {
+    add("plugins", cli::Defaulted(&options.plugins), "folder of the augmentation plugin libraries");
+    add("images", cli::Defaulted(&options.images),
+        "IDX image file (gzip or plain) the samples come from");
+    add("samples", cli::IntAtLeast(&options.samples, 1, "samples"), "samples fed per run");
+    add("runs", cli::IntAtLeast(&options.runs, 1, "runs"),
+        "runs per stage and type (median reported)");
+    add("opencv-threads", cli::Defaulted(&options.opencv_threads),
+        "OpenCV threads (cv::setNumThreads: 0 none, negative OpenCV's default)");
+    add("check", cli::po::bool_switch(&options.check), "exit 1 when any median is below the floor");
+  });
 }
 
 // Counts what the stage emits and drops it, as cheaply as an emitter can.
@@ -181,8 +175,10 @@ int Run(const Options& options) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  Options options;
+  if (const std::optional<int> stop = ParseOptions(argc, argv, options)) return *stop;
   try {
-    return Run(ParseOptions(argc, argv));
+    return Run(options);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "augment_bench: %s\n", e.what());
     return 2;

@@ -3,7 +3,7 @@
 // graph overlaps the augmentation of the next samples with the CNN's step on this batch).
 //
 //   augment_overhead [--graph FILE] [--samples N] [--runs R] [--threads T] [--plugins DIR]
-//                    [--check]
+//                    [--check] [--help]
 //
 // From the graph (default: train_augmented.graph at the repository root) it keeps only the
 // training chain — the stages that feed cnn_train, and cnn_train itself — so evaluation and
@@ -23,12 +23,14 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "bench_cli.h"
 #include "graph.pb.h"
 #include "pipeline/engine/graph.h"
 #include "pipeline/engine/plugin_loader.h"
@@ -51,32 +53,24 @@ struct Options {
   bool check = false;
 };
 
-Options ParseOptions(int argc, char** argv) {
-  Options options;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::invalid_argument(arg + " needs a value");
-      return argv[++i];
-    };
-    if (arg == "--graph") {
-      options.graph = value();
-    } else if (arg == "--samples") {
-      options.samples = std::max(128, std::atoi(value().c_str()));
-    } else if (arg == "--runs") {
-      options.runs = std::max(1, std::atoi(value().c_str()));
-    } else if (arg == "--threads") {
-      options.threads = std::max(0, std::atoi(value().c_str()));
-    } else if (arg == "--plugins") {
-      options.plugins = value();
-    } else if (arg == "--check") {
-      options.check = true;
-    } else {
-      throw std::invalid_argument("unknown argument " + arg +
-                                  " (see the comment at the top of bench/augment_overhead.cpp)");
-    }
-  }
-  return options;
+// Fills `options` from the command line; the exit code when the program should stop.
+std::optional<int> ParseOptions(int argc, char** argv, Options& options) {
+  namespace cli = pipeline::bench;
+  const std::string usage =
+      "augment_overhead [options]\n"
+      "Training images/s of the graph's training chain with its plugin (augmentation) stages and\n"
+      "without them, and the ratio (goal: >= 0.85). See bench/augment_overhead.cpp.";
+  return cli::ParseCommandLine(argc, argv, "augment_overhead", usage, [&](cli::OptionAdder& add) {
+    add("graph", cli::Defaulted(&options.graph), "graph whose training chain is measured");
+    add("samples", cli::IntAtLeast(&options.samples, 128, "samples"),
+        "training samples per run (one epoch)");
+    add("runs", cli::IntAtLeast(&options.runs, 1, "runs"),
+        "measured runs of each variant (median)");
+    add("threads", cli::IntAtLeast(&options.threads, 0, "threads"),
+        "engine threads (0: the default)");
+    add("plugins", cli::Defaulted(&options.plugins), "folder of the plugin libraries");
+    add("check", cli::po::bool_switch(&options.check), "exit 1 when the ratio is below 0.85");
+  });
 }
 
 // The stage an input reference names: "stage", "stage.port", "port=stage" or "port=stage.port".
@@ -341,9 +335,11 @@ int Run(const Options& options) {
 
 int main(int argc, char** argv) {
   // As `pipeline run` does: oneDNN's OpenMP threads wait passively beside the engine's workers.
+  Options options;
+  if (const std::optional<int> stop = ParseOptions(argc, argv, options)) return *stop;
   pipeline::cnn::reexec_with_passive_openmp(argv);
   try {
-    return Run(ParseOptions(argc, argv));
+    return Run(options);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "augment_overhead: %s\n", e.what());
     return 2;

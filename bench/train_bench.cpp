@@ -14,10 +14,12 @@
 #include <map>
 #include <memory>
 #include <numeric>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "bench_cli.h"
 #include "cpu_features.h"
 #include "mnist_idx.h"
 #include "stages/cnn/model.h"
@@ -64,79 +66,67 @@ struct Options {
   uint64_t seed = 1;
 };
 
-void usage() {
-  std::printf(
+// Fills `o` from the command line; the exit code when the program should stop (--help, an error).
+std::optional<int> parse(int argc, char** argv, Options& o) {
+  using pipeline::bench::Defaulted;
+  using pipeline::bench::IntAtLeast;
+  using pipeline::bench::OneOf;
+  namespace po = pipeline::bench::po;
+  bool accuracy = false, both = false, no_torch = false;
+  po::options_description throughput("throughput (the default)", pipeline::bench::kHelpColumns,
+                                     pipeline::bench::kHelpDescriptionColumns);
+  auto add_throughput = throughput.add_options();
+  add_throughput("batch", IntAtLeast(&o.batch, 1, "batch"), "images per step");
+  add_throughput("steps", IntAtLeast(&o.steps, 1, "steps"), "steps per timed repeat");
+  add_throughput("repeats", IntAtLeast(&o.repeats, 1, "repeats"), "timed repeats (median)");
+  add_throughput("threads", IntAtLeast(&o.threads, 0, "threads"),
+                 "OpenMP threads (0: OpenMP's default)");
+  add_throughput("no-torch", po::bool_switch(&no_torch), "skip the PyTorch reference");
+  add_throughput("show-kernels", po::bool_switch(&o.show_kernels),
+                 "print the oneDNN kernels chosen");
+  add_throughput("profile", po::bool_switch(&o.profile), "print a per-step timing table");
+  add_throughput(
+      "passive", po::bool_switch(&o.passive),
+      "run (both this and PyTorch) with OMP_WAIT_POLICY=passive unless the environment sets a "
+      "policy (see stages/cnn/openmp_policy.h; much faster when the cores are busy)");
+  po::options_description recipe("accuracy (--accuracy)", pipeline::bench::kHelpColumns,
+                                 pipeline::bench::kHelpDescriptionColumns);
+  auto add_recipe = recipe.add_options();
+  add_recipe("accuracy", po::bool_switch(&accuracy),
+             "train on MNIST and report test accuracy and wall time (instead of throughput)");
+  add_recipe("both", po::bool_switch(&both), "throughput, then the accuracy run");
+  add_recipe("epochs", IntAtLeast(&o.epochs, 1, "epochs"), "training epochs");
+  add_recipe("train-batch", IntAtLeast(&o.train_batch, 1, "train-batch"), "training batch size");
+  add_recipe("optimizer",
+             OneOf(&o.optimizer, {"adamw", "adam", "sgd", "nesterov", "rmsprop"}, "optimizer"),
+             "adamw|adam|sgd|nesterov|rmsprop");
+  add_recipe("lr", po::value(&o.lr)->default_value(o.lr, "4e-3"), "base learning rate");
+  add_recipe("schedule", OneOf(&o.schedule, {"onecycle", "cosine", "constant", "step"}, "schedule"),
+             "onecycle|cosine|constant|step");
+  add_recipe("precision", OneOf(&o.precision, {"fp32", "bf16"}, "precision"), "fp32|bf16");
+  add_recipe("momentum", po::value(&o.momentum)->default_value(o.momentum, "0.9"),
+             "momentum (sgd, nesterov)");
+  add_recipe("weight-decay", po::value(&o.weight_decay)->default_value(o.weight_decay, "0.05"),
+             "weight decay");
+  add_recipe("label-smoothing",
+             po::value(&o.label_smoothing)->default_value(o.label_smoothing, "0.1"),
+             "label smoothing");
+  add_recipe("dropout", po::value(&o.dropout)->default_value(o.dropout, "0"),
+             "0: none; else the rate of a dropout layer before the last dense layer");
+  add_recipe("seed", Defaulted(&o.seed), "seed of the weights and the shuffle");
+  po::options_description options(pipeline::bench::kHelpColumns,
+                                  pipeline::bench::kHelpDescriptionColumns);
+  options.add(throughput).add(recipe);
+  const std::optional<int> stop = pipeline::bench::ParseCommandLine(
+      argc, argv, "train_bench",
       "train_bench [options]\n"
-      "  throughput (default): --batch N (128) --steps N (20) --repeats N (7) --threads N\n"
-      "                        --no-torch  --show-kernels  --profile (per-step timing table)\n"
-      "  --passive: run (both) with OMP_WAIT_POLICY=passive unless the environment sets a policy\n"
-      "             (see stages/cnn/openmp_policy.h; much faster when the cores are busy)\n"
-      "  --accuracy: train on MNIST and report test accuracy and wall time\n"
-      "      --epochs N (3) --train-batch N (128) --optimizer adamw|adam|sgd|nesterov|rmsprop\n"
-      "      --lr X (4e-3) --schedule onecycle|cosine|constant|step --precision fp32|bf16\n"
-      "      --momentum X (0.9) --weight-decay X (0.05) --label-smoothing X (0.1) --seed N (1)\n"
-      "      --dropout X (0: none; else a dropout layer before the last dense layer)\n");
-}
-
-Options parse(int argc, char** argv) {
-  Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    const auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::invalid_argument(arg + " needs a value");
-      return argv[++i];
-    };
-    if (arg == "--help" || arg == "-h") {
-      usage();
-      std::exit(0);
-    } else if (arg == "--accuracy") {
-      o.accuracy = true;
-      o.speed = false;
-    } else if (arg == "--both") {
-      o.accuracy = o.speed = true;
-    } else if (arg == "--no-torch") {
-      o.torch = false;
-    } else if (arg == "--show-kernels") {
-      o.show_kernels = true;
-    } else if (arg == "--profile") {
-      o.profile = true;
-    } else if (arg == "--passive") {
-      o.passive = true;
-    } else if (arg == "--batch") {
-      o.batch = std::stoi(value());
-    } else if (arg == "--steps") {
-      o.steps = std::stoi(value());
-    } else if (arg == "--repeats") {
-      o.repeats = std::stoi(value());
-    } else if (arg == "--threads") {
-      o.threads = std::stoi(value());
-    } else if (arg == "--epochs") {
-      o.epochs = std::stoi(value());
-    } else if (arg == "--train-batch") {
-      o.train_batch = std::stoi(value());
-    } else if (arg == "--optimizer") {
-      o.optimizer = value();
-    } else if (arg == "--lr") {
-      o.lr = std::stod(value());
-    } else if (arg == "--schedule") {
-      o.schedule = value();
-    } else if (arg == "--precision") {
-      o.precision = value();
-    } else if (arg == "--momentum") {
-      o.momentum = std::stod(value());
-    } else if (arg == "--weight-decay") {
-      o.weight_decay = std::stod(value());
-    } else if (arg == "--label-smoothing") {
-      o.label_smoothing = std::stod(value());
-    } else if (arg == "--dropout") {
-      o.dropout = std::stod(value());
-    } else if (arg == "--seed") {
-      o.seed = std::stoull(value());
-    } else {
-      throw std::invalid_argument("unknown option " + arg + " (see --help)");
-    }
-  }
-  return o;
+      "Seed-network training and inference images/s (fp32, bf16) next to Debian's PyTorch on the\n"
+      "same cores, or (--accuracy) an MNIST training run reporting test accuracy and wall time.",
+      options);
+  o.torch = !no_torch;
+  o.accuracy = accuracy || both;
+  o.speed = !accuracy || both;
+  return stop;
 }
 
 Dataset load_split(const std::string& split) {
@@ -375,8 +365,9 @@ void run_accuracy(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  Options options;
+  if (const std::optional<int> stop = parse(argc, argv, options)) return *stop;
   try {
-    const Options options = parse(argc, argv);
     // Both this process and the PyTorch reference it starts run under the re-executed policy.
     if (options.passive) pipeline::cnn::reexec_with_passive_openmp(argv);
     if (options.threads > 0) omp_set_num_threads(options.threads);
