@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <thread>
 
 namespace pipeline {
@@ -107,9 +108,11 @@ struct Record {
   bool operator==(const Record&) const = default;
 };
 
-// Records what reaches it; optionally slow, to let the sources run ahead.
+// Records what reaches it; optionally slow, to let the sources run ahead. Several instances in
+// one graph run at once, so the shared record is guarded.
 class RecordingSink : public Stage {
  public:
+  static inline std::mutex mutex;
   static inline std::vector<Record> records;
   static inline std::vector<std::pair<int, int64_t>> epoch_ends;
   static inline int closes = 0;
@@ -119,14 +122,21 @@ class RecordingSink : public Stage {
   }
   void process(const Message& msg, Emitter&) override {
     if (delay_us_ > 0) std::this_thread::sleep_for(std::chrono::microseconds(delay_us_));
-    records.push_back({env().name, msg.port, msg.epoch, msg.index, msg.as<Number>().value});
+    {
+      std::lock_guard lock(mutex);
+      records.push_back({env().name, msg.port, msg.epoch, msg.index, msg.as<Number>().value});
+    }
     // Early stopping: asks the sources feeding this stage to end their streams.
     if (msg.port == 0 && ++seen_on_first_ == finish_after_) request_finish();
   }
   void end_epoch(int port, int64_t epoch, Emitter&) override {
+    std::lock_guard lock(mutex);
     epoch_ends.emplace_back(port, epoch);
   }
-  void close(Emitter&) override { ++closes; }
+  void close(Emitter&) override {
+    std::lock_guard lock(mutex);
+    ++closes;
+  }
 
  private:
   int64_t delay_us_ = 0;
