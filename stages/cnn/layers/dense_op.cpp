@@ -9,7 +9,6 @@
 namespace pipeline::cnn::detail {
 namespace {
 
-using dnnl::algorithm;
 using dnnl::inner_product_backward_data;
 using dnnl::inner_product_backward_weights;
 using dnnl::inner_product_forward;

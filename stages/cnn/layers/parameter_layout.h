@@ -9,7 +9,7 @@ namespace pipeline::cnn {
 
 class StoredLayout {
  public:
-  explicit StoredLayout(dnnl::memory::desc desc) : desc_(std::move(desc)) {}
+  explicit StoredLayout(const dnnl::memory::desc& desc) : desc_(desc) {}
   const dnnl::memory::desc& desc() const { return desc_; }
 
  private:

@@ -73,9 +73,10 @@ cv::Mat DrawPerClass(const proto::EpochMetrics& metrics) {
                 {row.precision(), kTrainColour, centre + 2}};
     for (const auto& b : bars) {
       const int top = plot.ToPixel(0, std::max(y.low, 100 * b.value)).y;
-      if (top < bottom)
+      if (top < bottom) {
         cv::rectangle(image, cv::Point(b.left, top), cv::Point(b.left + bar - 1, bottom), b.colour,
                       cv::FILLED);
+      }
       DrawText(image, Percent(b.value), {b.left + bar / 2, top - 4}, Align::kCenter, Align::kEnd,
                kSmallFont, kInk);
     }
