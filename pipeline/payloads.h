@@ -3,11 +3,10 @@
 
 #include <cstdint>
 #include <memory>
+#include <opencv2/core.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <opencv2/core.hpp>
 
 #include "pipeline/payload.h"
 
@@ -21,6 +20,7 @@ struct Normalization {
   double scale = 1.0;  // 1/255 for 8-bit images
   double mean = 0.0;
   double std = 1.0;
+  bool operator==(const Normalization&) const = default;
 };
 
 // One image with its label. Sources emit CV_8U images (0..255); `normalize` turns them into
@@ -29,8 +29,8 @@ struct Sample : Payload {
   static constexpr std::string_view kType = "sample";
   std::string_view type() const override { return kType; }
 
-  cv::Mat image;   // rows x cols x channels
-  int label = -1;  // -1 when unknown (photos to classify)
+  cv::Mat image;       // rows x cols x channels
+  int label = -1;      // -1 when unknown (photos to classify)
   std::string source;  // where it came from: "file.png", "t10k-images-idx3-ubyte.gz#17"
   cv::Rect box;        // region of the source image it was cut from (empty when whole)
   // Samples its source emits per epoch (0 when unknown, e.g. a camera). Lets training plan
@@ -67,11 +67,11 @@ struct Batch : Payload {
   int64_t sample_elements() const { return int64_t{rows} * cols * channels; }
 
   std::vector<float> data;
-  std::vector<int32_t> labels;  // -1 where unknown
+  std::vector<int32_t> labels;   // -1 where unknown
   std::vector<int64_t> indices;  // each sample's index within its epoch
   std::vector<std::string> sources;
   int rows = 0, cols = 0, channels = 0;
-  int64_t epoch_size = 0;  // samples per epoch at the source, 0 when unknown
+  int64_t epoch_size = 0;      // samples per epoch at the source, 0 when unknown
   int64_t planned_epochs = 0;  // passes the source makes, 0 when unknown (Sample::planned_epochs)
   Normalization normalization;
 };

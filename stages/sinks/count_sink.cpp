@@ -14,6 +14,7 @@
 #include "pipeline/payloads.h"
 #include "pipeline/registry.h"
 #include "stages/stage_registrations.h"
+#include "stages/text_fields.h"
 
 namespace pipeline {
 namespace {
@@ -37,23 +38,6 @@ class OrderFingerprint {
  private:
   uint64_t hash_ = 0xcbf29ce484222325ULL;
 };
-
-std::string JsonString(const std::string& text) {
-  std::string quoted = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') {
-      quoted += '\\';
-      quoted += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char escaped[8];
-      std::snprintf(escaped, sizeof(escaped), "\\u%04x", c);
-      quoted += escaped;
-    } else {
-      quoted += c;
-    }
-  }
-  return quoted + "\"";
-}
 
 class CountSink : public Stage {
  public:

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <numeric>
 
+#include "stages/text_fields.h"
 namespace pipeline {
 namespace {
 
@@ -21,34 +22,6 @@ std::string Fixed(double value) {
   char text[32];
   std::snprintf(text, sizeof(text), "%.4f", value);
   return text;
-}
-
-// RFC 4180: quoted when it holds a comma, quote or line break; quotes doubled.
-std::string CsvField(const std::string& text) {
-  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
-  std::string quoted = "\"";
-  for (char c : text) {
-    if (c == '"') quoted += '"';
-    quoted += c;
-  }
-  return quoted + "\"";
-}
-
-std::string JsonString(const std::string& text) {
-  std::string quoted = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') {
-      quoted += '\\';
-      quoted += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char escaped[8];
-      std::snprintf(escaped, sizeof(escaped), "\\u%04x", c);
-      quoted += escaped;
-    } else {
-      quoted += c;
-    }
-  }
-  return quoted + "\"";
 }
 
 template <typename T, typename Format>

@@ -8,6 +8,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "stages/text_fields.h"
+
 namespace pipeline::cnn::report {
 namespace {
 
@@ -15,17 +17,6 @@ std::string Number(double value) {
   char text[32];
   std::snprintf(text, sizeof(text), "%.6g", value);
   return text;
-}
-
-// A CSV field: quoted when it holds a separator, quote or line break.
-std::string CsvField(const std::string& text) {
-  if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
-  std::string quoted = "\"";
-  for (const char c : text) {
-    if (c == '"') quoted += '"';
-    quoted += c;
-  }
-  return quoted + "\"";
 }
 
 std::string LocalTimeNow() {

@@ -25,6 +25,7 @@
 #include "stages/cnn/loss.h"
 #include "stages/cnn/model_spec.h"
 #include "stages/cnn/stages/console.h"
+#include "stages/cnn/stages/labelled_set.h"
 #include "stages/cnn/stages/model_snapshot.h"
 #include "stages/cnn/stages/model_thread.h"
 #include "stages/cnn/stages/train_config.h"
@@ -59,10 +60,6 @@ std::string Differences(const google::protobuf::Message& a, const google::protob
   return differencer.Compare(a, b) ? "" : report;
 }
 
-bool SameNormalization(const Normalization& a, const Normalization& b) {
-  return a.applied == b.applied && a.scale == b.scale && a.mean == b.mean && a.std == b.std;
-}
-
 class CnnTrain : public Stage {
  public:
   // The model and its primitives live and die on thread_ (see model_thread.h).
@@ -79,7 +76,7 @@ class CnnTrain : public Stage {
   void process(const Message& msg, Emitter& out) override {
     thread_.run([&] {
       if (msg.port == kValidationPort) {
-        AddValidationBatch(msg);
+        validation_.add(msg.as<Batch>(), msg.epoch);
       } else {
         OnTrainingBatch(msg, out);
       }
@@ -163,52 +160,11 @@ class CnnTrain : public Stage {
     if (epoch_ && *epoch_ == epoch) EndTrainingEpoch(epoch, out);
   }
 
-  // The validation set: its first epoch, kept for the whole run.
-  void AddValidationBatch(const Message& msg) {
-    const Batch& batch = msg.as<Batch>();
-    if (validation_ended_ || (validation_epoch_ >= 0 && msg.epoch != validation_epoch_)) {
-      if (!warned_validation_epochs_) {
-        warned_validation_epochs_ = true;
-        ConsoleLine(
-            "cnn_train: the validation stream has more than one epoch; only the first "
-            "is used");
-      }
-      return;
-    }
-    validation_epoch_ = msg.epoch;
-    if (batch.size() == 0) return;
-    if (validation_rows_ == 0) {
-      validation_rows_ = batch.rows;
-      validation_cols_ = batch.cols;
-      validation_channels_ = batch.channels;
-      validation_normalization_ = batch.normalization;
-    } else if (batch.rows != validation_rows_ || batch.cols != validation_cols_ ||
-               batch.channels != validation_channels_) {
-      throw std::runtime_error("validation batches change shape from " +
-                               ShapeText(validation_rows_, validation_cols_, validation_channels_) +
-                               " to " + ShapeText(batch.rows, batch.cols, batch.channels));
-    }
-    if (static_cast<int64_t>(batch.data.size()) != batch.size() * batch.sample_elements()) {
-      throw std::runtime_error("validation batch holds " + std::to_string(batch.data.size()) +
-                               " floats for " + std::to_string(batch.size()) + " samples");
-    }
-    for (size_t i = 0; i < batch.labels.size(); ++i) {
-      const std::string source = i < batch.sources.size() ? batch.sources[i] : "?";
-      if (batch.labels[i] < 0) {
-        throw std::runtime_error("validation sample " + source +
-                                 " has no label; validation needs labelled data");
-      }
-      validation_sources_.push_back(source);
-    }
-    validation_images_.insert(validation_images_.end(), batch.data.begin(), batch.data.end());
-    validation_labels_.insert(validation_labels_.end(), batch.labels.begin(), batch.labels.end());
-  }
-
   // The validation set is complete: finish the epoch that waited for it, then train what arrived
   // meanwhile, in order.
   void OnValidationEnded(Emitter& out) {
-    if (validation_ended_) return;
-    validation_ended_ = true;
+    if (validation_.ended()) return;
+    validation_.end();
     if (!waiting_for_validation_) return;
     waiting_for_validation_ = false;
     CompleteEpoch(out);
@@ -317,7 +273,7 @@ class CnnTrain : public Stage {
       ConsoleLine("resume: the optimizer or schedule differs from " + config_.resume +
                   "'s; training continues, but not as the original run would have");
     }
-    if (!SameNormalization(resume_->normalization, normalization_)) {
+    if (resume_->normalization != normalization_) {
       throw std::runtime_error("resume: the batches are normalized differently from " +
                                config_.resume + "'s training data");
     }
@@ -348,7 +304,7 @@ class CnnTrain : public Stage {
                                  std::to_string(model_->classes() - 1));
       }
     }
-    if (!SameNormalization(batch.normalization, normalization_)) {
+    if (batch.normalization != normalization_) {
       throw std::runtime_error("batch normalized differently from the first batch");
     }
   }
@@ -387,7 +343,7 @@ class CnnTrain : public Stage {
   void EndTrainingEpoch(int64_t epoch, Emitter& out) {
     finished_row_ = TrainingFigures(epoch);
     epoch_.reset();
-    if (validation_connected_ && !validation_ended_) {
+    if (validation_connected_ && !validation_.ended()) {
       waiting_for_validation_ = true;
       return;
     }
@@ -444,7 +400,7 @@ class CnnTrain : public Stage {
   // The model in inference mode on the validation set: plain cross-entropy (no label
   // smoothing, as evaluate's test loss) and accuracy.
   void Validate(proto::EpochMetrics& row) {
-    const auto n = static_cast<int64_t>(validation_labels_.size());
+    const auto n = static_cast<int64_t>(validation_.labels.size());
     if (n == 0) {
       if (!warned_validation_empty_) {
         warned_validation_empty_ = true;
@@ -455,37 +411,35 @@ class CnnTrain : public Stage {
       return;
     }
     const proto::InputShape& input = model_->spec().input();
-    if (validation_rows_ != static_cast<int>(input.rows()) ||
-        validation_cols_ != static_cast<int>(input.cols()) ||
-        validation_channels_ != static_cast<int>(input.channels())) {
-      throw std::runtime_error("validation images are " +
-                               ShapeText(validation_rows_, validation_cols_, validation_channels_) +
-                               " but the model takes " +
-                               ShapeText(static_cast<int>(input.rows()),
-                                         static_cast<int>(input.cols()),
-                                         static_cast<int>(input.channels())));
+    if (validation_.rows != static_cast<int>(input.rows()) ||
+        validation_.cols != static_cast<int>(input.cols()) ||
+        validation_.channels != static_cast<int>(input.channels())) {
+      throw std::runtime_error(
+          "validation images are " + validation_.shape_text() + " but the model takes " +
+          ShapeText(static_cast<int>(input.rows()), static_cast<int>(input.cols()),
+                    static_cast<int>(input.channels())));
     }
-    if (!SameNormalization(validation_normalization_, normalization_)) {
+    if (validation_.normalization != normalization_) {
       throw std::runtime_error(
           "the validation batches are normalized differently from the training batches (mean " +
-          std::to_string(validation_normalization_.mean) + " std " +
-          std::to_string(validation_normalization_.std) + " vs mean " +
+          std::to_string(validation_.normalization.mean) + " std " +
+          std::to_string(validation_.normalization.std) + " vs mean " +
           std::to_string(normalization_.mean) + " std " + std::to_string(normalization_.std) + ")");
     }
     const int64_t classes = model_->classes();
     for (int64_t i = 0; i < n; ++i) {
-      if (validation_labels_[static_cast<size_t>(i)] >= classes) {
+      if (validation_.labels[static_cast<size_t>(i)] >= classes) {
         throw std::runtime_error("validation sample " +
-                                 validation_sources_[static_cast<size_t>(i)] + " has label " +
-                                 std::to_string(validation_labels_[static_cast<size_t>(i)]) +
+                                 validation_.sources[static_cast<size_t>(i)] + " has label " +
+                                 std::to_string(validation_.labels[static_cast<size_t>(i)]) +
                                  "; the model has classes 0.." + std::to_string(classes - 1));
       }
     }
     const auto start = std::chrono::steady_clock::now();
     validation_logits_.resize(static_cast<size_t>(n * classes));
-    model_->predict_logits(validation_images_.data(), n, validation_logits_.data());
+    model_->predict_logits(validation_.images.data(), n, validation_logits_.data());
     const cnn::StepResult result = cnn::softmax_cross_entropy(
-        validation_logits_.data(), validation_labels_.data(), n, classes, 0.0f, nullptr);
+        validation_logits_.data(), validation_.labels.data(), n, classes, 0.0f, nullptr);
     if (!std::isfinite(result.loss)) {
       throw std::runtime_error("the validation loss after epoch " +
                                std::to_string(row.epoch() + 1) +
@@ -575,14 +529,8 @@ class CnnTrain : public Stage {
 
   // Validation and callbacks.
   bool validation_connected_ = false;
-  bool validation_ended_ = false;
-  int64_t validation_epoch_ = -1;
-  bool warned_validation_epochs_ = false, warned_validation_empty_ = false;
-  int validation_rows_ = 0, validation_cols_ = 0, validation_channels_ = 0;
-  Normalization validation_normalization_;
-  std::vector<float> validation_images_;
-  std::vector<int32_t> validation_labels_;
-  std::vector<std::string> validation_sources_;
+  bool warned_validation_empty_ = false;
+  cnn::LabelledSet validation_{"validation", "cnn_train"};  // the validation input, kept
   std::vector<float> validation_logits_;
   // An epoch whose training is done, waiting for the validation set, and the training messages
   // that arrived meanwhile.

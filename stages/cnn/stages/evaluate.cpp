@@ -15,6 +15,7 @@
 #include "stages/cnn/stages/classification_metrics.h"
 #include "stages/cnn/stages/console.h"
 #include "stages/cnn/stages/display_pixels.h"
+#include "stages/cnn/stages/labelled_set.h"
 #include "stages/cnn/stages/model_snapshot.h"
 #include "stages/cnn/stages/model_thread.h"
 #include "stages/stage_registrations.h"
@@ -57,64 +58,27 @@ class Evaluate : public Stage {
 
   void process(const Message& msg, Emitter& out) override {
     if (msg.port == kSamplesPort) {
-      AddTestBatch(msg);
+      test_.add(msg.as<Batch>(), msg.epoch);
       return;
     }
     msg.as<cnn::ModelSnapshot>();  // a clear error for any other payload type
     pending_.push_back(
         {std::static_pointer_cast<const cnn::ModelSnapshot>(msg.payload), msg.epoch, msg.index});
-    if (test_ended_) EvaluatePending(out);
+    if (test_.ended()) EvaluatePending(out);
   }
 
   void end_epoch(int port, int64_t /*epoch*/, Emitter& out) override {
     if (port != kSamplesPort) return;
-    test_ended_ = true;
+    test_.end();
     EvaluatePending(out);
   }
 
   void close(Emitter& out) override {
-    test_ended_ = true;
+    test_.end();
     EvaluatePending(out);
   }
 
  private:
-  void AddTestBatch(const Message& msg) {
-    const Batch& batch = msg.as<Batch>();
-    if (test_ended_ || (test_epoch_ >= 0 && msg.epoch != test_epoch_)) {
-      if (!warned_extra_epochs_) {
-        warned_extra_epochs_ = true;
-        cnn::ConsoleLine(
-            "evaluate: the test stream has more than one epoch; only the first is used");
-      }
-      return;
-    }
-    test_epoch_ = msg.epoch;
-    if (batch.size() == 0) return;
-    if (rows_ == 0) {
-      rows_ = batch.rows;
-      cols_ = batch.cols;
-      channels_ = batch.channels;
-      normalization_ = batch.normalization;
-    } else if (batch.rows != rows_ || batch.cols != cols_ || batch.channels != channels_) {
-      throw std::runtime_error("test batches change shape from " + std::to_string(rows_) + "x" +
-                               std::to_string(cols_) + "x" + std::to_string(channels_));
-    }
-    for (size_t i = 0; i < batch.labels.size(); ++i) {
-      if (batch.labels[i] < 0) {
-        throw std::runtime_error("test sample " +
-                                 (i < batch.sources.size() ? batch.sources[i] : std::string("?")) +
-                                 " has no label; evaluate needs labelled test data");
-      }
-    }
-    images_.insert(images_.end(), batch.data.begin(), batch.data.end());
-    labels_.insert(labels_.end(), batch.labels.begin(), batch.labels.end());
-    for (size_t i = 0; i < batch.labels.size(); ++i) {
-      sources_.push_back(i < batch.sources.size()
-                             ? batch.sources[i]
-                             : "test sample " + std::to_string(sources_.size()));
-    }
-  }
-
   void EvaluatePending(Emitter& out) {
     while (!pending_.empty()) {
       PendingModel next = std::move(pending_.front());
@@ -124,24 +88,24 @@ class Evaluate : public Stage {
   }
 
   void CheckCompatible(const cnn::ModelSnapshot& snapshot) const {
-    if (labels_.empty()) {
+    if (test_.labels.empty()) {
       throw std::runtime_error("no test samples arrived on input \"samples\"");
     }
     const proto::InputShape& input = snapshot.spec.input();
-    if (static_cast<int>(input.rows()) != rows_ || static_cast<int>(input.cols()) != cols_ ||
-        static_cast<int>(input.channels()) != channels_) {
-      throw std::runtime_error(
-          "test images are " + std::to_string(rows_) + "x" + std::to_string(cols_) + "x" +
-          std::to_string(channels_) + " but the model takes " + std::to_string(input.rows()) + "x" +
-          std::to_string(input.cols()) + "x" + std::to_string(input.channels()));
+    if (static_cast<int>(input.rows()) != test_.rows ||
+        static_cast<int>(input.cols()) != test_.cols ||
+        static_cast<int>(input.channels()) != test_.channels) {
+      throw std::runtime_error("test images are " + test_.shape_text() + " but the model takes " +
+                               std::to_string(input.rows()) + "x" + std::to_string(input.cols()) +
+                               "x" + std::to_string(input.channels()));
     }
     const Normalization& trained = snapshot.normalization;
-    if (trained.applied != normalization_.applied || trained.scale != normalization_.scale ||
-        trained.mean != normalization_.mean || trained.std != normalization_.std) {
+    if (trained != test_.normalization) {
       throw std::runtime_error(
           "the test batches are normalized differently from the training batches (mean " +
-          std::to_string(normalization_.mean) + " std " + std::to_string(normalization_.std) +
-          " vs mean " + std::to_string(trained.mean) + " std " + std::to_string(trained.std) + ")");
+          std::to_string(test_.normalization.mean) + " std " +
+          std::to_string(test_.normalization.std) + " vs mean " + std::to_string(trained.mean) +
+          " std " + std::to_string(trained.std) + ")");
     }
   }
 
@@ -165,9 +129,9 @@ class Evaluate : public Stage {
     CheckCompatible(in);
     const auto start = std::chrono::steady_clock::now();
     cnn::Model& model = ModelFor(in);
-    const auto n = static_cast<int64_t>(labels_.size());
+    const auto n = static_cast<int64_t>(test_.labels.size());
     logits_.resize(static_cast<size_t>(n * model.classes()));
-    model.predict_logits(images_.data(), n, logits_.data());
+    model.predict_logits(test_.images.data(), n, logits_.data());
 
     auto result = std::make_shared<cnn::ModelSnapshot>(in);  // shares the tensors
     if (result->metrics.empty()) {  // a snapshot that did not come from cnn_train
@@ -176,7 +140,7 @@ class Evaluate : public Stage {
       result->metrics.push_back(row);
     }
     proto::EpochMetrics& row = result->metrics.back();
-    cnn::FillTestMetrics(logits_.data(), labels_.data(), n, model.classes(), &row);
+    cnn::FillTestMetrics(logits_.data(), test_.labels.data(), n, model.classes(), &row);
     row.set_test_seconds(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     row.set_tested_at_seconds(cnn::SecondsSinceProgramStart());
@@ -198,19 +162,19 @@ class Evaluate : public Stage {
 
   // The most confident wrong answers in logits_, with their pictures for a report.
   std::vector<cnn::Mistake> WorstMistakes(int64_t classes) const {
-    const auto n = static_cast<int64_t>(labels_.size());
-    const int64_t elements = int64_t{rows_} * cols_ * channels_;
+    const auto n = static_cast<int64_t>(test_.labels.size());
+    const int64_t elements = int64_t{test_.rows} * test_.cols * test_.channels;
     std::vector<cnn::Mistake> mistakes;
-    for (const cnn::WrongAnswer& wrong :
-         cnn::MostConfidentMistakes(logits_.data(), labels_.data(), n, classes, mistakes_kept_)) {
+    for (const cnn::WrongAnswer& wrong : cnn::MostConfidentMistakes(
+             logits_.data(), test_.labels.data(), n, classes, mistakes_kept_)) {
       const auto sample = static_cast<size_t>(wrong.sample);
       cnn::Mistake mistake;
-      mistake.image = cnn::DisplayPixels(images_.data() + wrong.sample * elements, rows_, cols_,
-                                         channels_, normalization_);
-      mistake.label = labels_[sample];
+      mistake.image = cnn::DisplayPixels(test_.images.data() + wrong.sample * elements, test_.rows,
+                                         test_.cols, test_.channels, test_.normalization);
+      mistake.label = test_.labels[sample];
       mistake.predicted = wrong.predicted;
       mistake.confidence = wrong.confidence;
-      mistake.source = sources_[sample];
+      mistake.source = test_.sources[sample];
       mistakes.push_back(std::move(mistake));
     }
     return mistakes;
@@ -218,15 +182,8 @@ class Evaluate : public Stage {
 
   cnn::ModelThread thread_;  // first: destroyed last
   std::deque<PendingModel> pending_;
-  bool test_ended_ = false;
-  int64_t test_epoch_ = -1;
-  bool warned_extra_epochs_ = false;
-  std::vector<float> images_;
-  std::vector<int32_t> labels_;
-  std::vector<std::string> sources_;
   int mistakes_kept_ = 36;
-  int rows_ = 0, cols_ = 0, channels_ = 0;
-  Normalization normalization_;
+  cnn::LabelledSet test_{"test", "evaluate"};  // the samples input, kept
   std::unique_ptr<cnn::Model> model_;
   std::string model_spec_;
   std::vector<float> logits_;
