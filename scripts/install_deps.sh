@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl
   libtbb-dev libprotobuf-dev protobuf-compiler libopencv-dev libboost-program-options-dev
-  libdnnl-dev zlib1g-dev libgtest-dev libgmock-dev
+  libdnnl-dev ocl-icd-opencl-dev zlib1g-dev libgtest-dev libgmock-dev
   # image_source inflates PNGs with libdeflate (twice as fast as zlib for whole buffers).
   libdeflate-dev
   # tests/e2e/webcam_window.sh: a real X server for the display window (xvfb-run needs xauth),
