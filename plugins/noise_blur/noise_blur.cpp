@@ -15,7 +15,7 @@
 #include <string>
 
 #include "pipeline/plugin.h"
-#include "plugins/augment_common/augment_stage.h"
+#include "pipeline/augment.h"
 
 namespace {
 

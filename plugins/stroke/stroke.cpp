@@ -13,7 +13,7 @@
 #include <random>
 
 #include "pipeline/plugin.h"
-#include "plugins/augment_common/augment_stage.h"
+#include "pipeline/augment.h"
 
 namespace {
 

@@ -1,7 +1,7 @@
 // my_augment — the template for a pipeline augmentation plugin.
 //
-// Copy this folder, rename the stage (and the library in CMakeLists.txt), change
-// ShiftImage/process to your augmentation, then build against an installed pipeline:
+// Copy this folder, rename the stage (and the library in CMakeLists.txt), change ShiftImage and
+// augment() to your augmentation, then build against an installed pipeline:
 //
 //   cmake -S . -B build -DCMAKE_PREFIX_PATH=<pipeline install prefix>
 //   cmake --build build
@@ -9,33 +9,26 @@
 //
 // and use it in a graph:  stage { name: "aug" plugin: "my_augment" input: "mnist" }
 //
-// The stage shifts a sample's image by a few pixels (a whole-pixel translation), with
-// probability `probability`. It is parallel: the engine runs it on many threads at once and
-// restores the order of its outputs, so it keeps no state between samples, and it draws its
-// random choices from rng_for(epoch, index): the same sample is shifted the same way in every
-// run with the same graph seed, whatever thread runs it.
-#include <algorithm>
+// The stage shifts a sample's image by a few whole pixels, with probability `probability`. It is
+// built on pipeline::augment::AugmentStage (<pipeline/augment.h>), which does what every
+// augmentation must do the same way: the `probability` gate, samples that carry an error (an
+// unreadable photo, no digit found) passed on as they are so the error reaches the output, the
+// checks on the incoming image, unchanged samples passed on without a copy, and every other
+// Sample field (label, source, box, ...) carried over. Your class only reads its parameters in
+// configure() and changes one image in augment().
+//
+// The stage is parallel: the engine runs augment() on many threads at once and restores the order
+// of the outputs, so it keeps no state between samples, and it draws every random choice from the
+// generator it is given, seeded from (graph seed, stage name, epoch, index): the same sample is
+// shifted the same way in every run with the same graph seed, whatever thread runs it.
+#include <cstdlib>
 #include <memory>
 #include <random>
-#include <stdexcept>
-#include <vector>
 
-#include "pipeline/payloads.h"
+#include "pipeline/augment.h"
 #include "pipeline/plugin.h"
 
 namespace {
-
-// Fills with the image's own smallest value per channel: the background of a white-on-black
-// digit both before `normalize` (0) and after it (-mean/std).
-cv::Scalar SmallestValues(const cv::Mat& image) {
-  std::vector<cv::Mat> channels;
-  cv::split(image, channels);
-  cv::Scalar smallest;
-  for (size_t c = 0; c < channels.size() && c < 4; ++c) {
-    cv::minMaxLoc(channels[c], &smallest[static_cast<int>(c)]);
-  }
-  return smallest;
-}
 
 // `image` moved right by dx and down by dy (negative: left/up); uncovered pixels get `fill`.
 // Works for every depth and channel count, so CV_8U and CV_32F samples keep their type.
@@ -50,40 +43,29 @@ cv::Mat ShiftImage(const cv::Mat& image, int dx, int dy, const cv::Scalar& fill)
   return shifted;
 }
 
-class MyAugment : public pipeline::Stage {
- public:
+class MyAugment : public pipeline::augment::AugmentStage {
+ protected:
   // Parameters arrive validated (type, range, choices) against the declaration below.
-  void open(const pipeline::Params& params) override {
-    probability_ = params.get_float("probability");
+  void configure(const pipeline::Params& params) override {
     max_shift_ = static_cast<int>(params.get_int("max_shift"));
     fill_with_smallest_ = params.get_string("fill") == "smallest";
   }
 
-  void process(const pipeline::Message& msg, pipeline::Emitter& out) override {
-    // Throws, naming both types, if the input is not a sample; the engine adds stage and sample.
-    const auto& sample = msg.as<pipeline::Sample>();
-    if (sample.image.empty()) throw std::runtime_error("the sample has an empty image");
-
-    std::mt19937_64 rng = rng_for(msg.epoch, msg.index);
-    if (!std::bernoulli_distribution(probability_)(rng)) {
-      // Payloads are immutable and shared: pass the unchanged sample on without copying it.
-      out.emit_like(msg, msg.payload);
-      return;
-    }
+  // Writes a new image to `out` (never a view of `in`: it becomes an immutable payload).
+  bool augment(const cv::Mat& in, cv::Mat& out, std::mt19937_64& rng) const override {
     std::uniform_int_distribution<int> offset(-max_shift_, max_shift_);
-    const int dx = offset(rng);
-    const int dy = offset(rng);
-
-    // A changed sample is a new payload; label, source and box carry over.
-    auto shifted = std::make_shared<pipeline::Sample>(sample);
-    const cv::Scalar fill = fill_with_smallest_ ? SmallestValues(sample.image) : cv::Scalar();
-    shifted->image = ShiftImage(sample.image, dx, dy, fill);
-    out.emit_like(msg, std::move(shifted));
+    int dx = 0, dy = 0;
+    // A shift of (0, 0) would be no augmentation: draw again.
+    while (dx == 0 && dy == 0) {
+      dx = offset(rng);
+      dy = offset(rng);
+    }
+    out = ShiftImage(in, dx, dy, pipeline::augment::FillValue(in, fill_with_smallest_));
+    return true;
   }
 
  private:
-  double probability_ = 0;
-  int max_shift_ = 0;
+  int max_shift_ = 1;
   bool fill_with_smallest_ = true;
 };
 
@@ -92,14 +74,13 @@ void RegisterMyAugment(pipeline::Registry& registry) {
   info.name = "my_augment";  // the plugin name graph files use; must be unique
   info.kind = pipeline::StageKind::kTransform;
   info.concurrency = pipeline::Concurrency::kParallel;
-  info.doc = "Shifts each image by up to max_shift pixels in x and y, with probability p.";
-  info.inputs = {{"in", "sample", "images, CV_8U or CV_32F, any channel count"}};
+  info.doc = "Shifts each image by 1 to max_shift pixels in x and y, with probability p.";
+  info.inputs = {{"in", "sample", "images, CV_8U or CV_32F, 1 to 4 channels"}};
   info.outputs = {{"out", "sample", "the same samples, some shifted; type and size kept"}};
   info.params = {
-      pipeline::FloatParam("probability", 0.5, 0.0, 1.0, "chance that a sample is shifted"),
-      pipeline::IntParam("max_shift", 2, 0, 14, "largest shift in pixels, each direction"),
-      pipeline::ChoiceParam("fill", "smallest", {"smallest", "zero"},
-                            "uncovered pixels: the image's smallest value, or 0"),
+      pipeline::augment::ProbabilityParam(0.5),
+      pipeline::IntParam("max_shift", 2, 1, 14, "largest shift in pixels, each direction"),
+      pipeline::augment::FillParam(),
   };
   info.create = [] { return std::make_unique<MyAugment>(); };
   registry.add(std::move(info));

@@ -23,8 +23,9 @@ namespace {
 using ::testing::HasSubstr;
 
 struct PluginCase {
-  std::string stage;  // the plugin (stage type) name
-  std::string library;
+  std::string stage;    // the plugin (stage type) name
+  std::string library;  // the name its PIPELINE_PLUGIN entry point gives
+  std::string file;     // the library file, lib<file>.so
   // Parameters under which every sample passing the probability gate is changed.
   std::map<std::string, std::string> always_change;
 };
@@ -34,12 +35,14 @@ std::ostream& operator<<(std::ostream& out, const PluginCase& plugin) {
 }
 
 const PluginCase kPlugins[] = {
-    {"random_affine", "augment_affine", {}},
-    {"elastic", "augment_elastic", {}},
-    {"stroke", "augment_stroke", {}},
-    {"noise_blur", "augment_noise_blur", {{"noise_probability", "1"}}},
+    {"random_affine", "augment_affine", "augment_affine", {}},
+    {"elastic", "augment_elastic", "augment_elastic", {}},
+    {"stroke", "augment_stroke", "augment_stroke", {}},
+    {"noise_blur", "augment_noise_blur", "augment_noise_blur", {{"noise_probability", "1"}}},
     // A patch of background colour over background would change nothing.
-    {"random_erasing", "augment_erasing", {{"fill", "random"}}},
+    {"random_erasing", "augment_erasing", "augment_erasing", {{"fill", "random"}}},
+    // The template a plugin author copies keeps the same promises (tests/plugins builds it).
+    {"my_augment", "my_augment", "test_template", {}},
 };
 
 class AugmentContractTest : public ::testing::TestWithParam<PluginCase> {
@@ -58,7 +61,7 @@ TEST_P(AugmentContractTest, IsAParallelSampleTransformFromItsOwnLibrary) {
   const Registry::Entry* entry = AugmentRegistry().find(GetParam().stage);
   ASSERT_NE(entry, nullptr);
   EXPECT_EQ(entry->library, GetParam().library);
-  EXPECT_THAT(entry->origin, HasSubstr("lib" + GetParam().library + ".so"));
+  EXPECT_THAT(entry->origin, HasSubstr("lib" + GetParam().file + ".so"));
   const StageInfo& info = entry->info;
   EXPECT_EQ(info.kind, StageKind::kTransform);
   EXPECT_EQ(info.concurrency, Concurrency::kParallel);

@@ -29,16 +29,22 @@ inline std::string PluginBuildDir() {
 #endif
 }
 
-// The augmentation plugins, loaded once per test program; fails loudly when one is missing.
+// Where tests/plugins builds plugins/template (the my_augment stage a plugin author copies).
+inline std::string TemplatePluginDir() {
+  return std::string(PIPELINE_BINARY_DIR) + "/test_plugins/template";
+}
+
+// The augmentation plugins and the template, loaded once per test program; fails loudly when
+// one is missing.
 inline const Registry& AugmentRegistry() {
   static const Registry* registry = [] {
     auto* loaded = new Registry;
-    const PluginLoadReport report = LoadPlugins({PluginBuildDir()}, *loaded);
+    const PluginLoadReport report = LoadPlugins({PluginBuildDir(), TemplatePluginDir()}, *loaded);
     std::string failures;
     for (const std::string& failure : report.failures) failures += failure + "\n";
     if (!failures.empty()) throw std::runtime_error("plugins failed to load:\n" + failures);
     for (const char* stage :
-         {"random_affine", "elastic", "stroke", "noise_blur", "random_erasing"}) {
+         {"random_affine", "elastic", "stroke", "noise_blur", "random_erasing", "my_augment"}) {
       if (loaded->find(stage) == nullptr) {
         throw std::runtime_error(std::string("no stage \"") + stage + "\" in " + PluginBuildDir());
       }

@@ -1,11 +1,11 @@
-// What every augmentation plugin in plugins/ does the same way, so that each plugin's own file
-// holds only its augmentation: the `probability` gate, the checks on the incoming sample, the
-// per-sample random generator, passing unchanged samples on without a copy, and copying every
-// other Sample field to the changed one.
+// The base of every augmentation stage, bundled or your own: it does what all of them must do the
+// same way, so that a plugin's own file holds only its augmentation — the `probability` gate,
+// samples that carry an error passed on as they are, the checks on the incoming image, the
+// per-sample random generator, unchanged samples passed on without a copy, and every other Sample
+// field copied to the changed one. plugins/template/my_augment.cpp shows a whole plugin on it.
 //
-// Header-only (inline), so each plugin library compiles its own copy and depends on nothing but
-// the public API. This folder has no CMakeLists.txt, so plugins/CMakeLists.txt builds no
-// library from it.
+// Public API, installed as <pipeline/augment.h>. Header-only (inline), so a plugin library
+// compiles its own copy and links nothing but the engine library.
 #pragma once
 
 #include <algorithm>
