@@ -2,9 +2,9 @@
 #include <cstring>
 
 #include "pipeline/cli/cli.h"
-#include "stages/cnn/checkpoint/inspect_command.h"
-#include "stages/cnn/openmp_policy.h"
-#include "stages/cnn/report/evaluate_command.h"
+#include "app/inspect_command.h"
+#include "nn/openmp_policy.h"
+#include "app/evaluate_command.h"
 #include "stages/standard_stages.h"
 
 int main(int argc, char** argv) {

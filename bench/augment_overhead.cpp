@@ -36,7 +36,7 @@
 #include "pipeline/engine/plugin_loader.h"
 #include "pipeline/engine/runner.h"
 #include "pipeline/registry.h"
-#include "stages/cnn/openmp_policy.h"
+#include "nn/openmp_policy.h"
 #include "stages/standard_stages.h"
 
 namespace {

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "bench/photo_bench_util.h"
-#include "stages/cnn/openmp_policy.h"
+#include "nn/openmp_policy.h"
 #include "stages/sources/idx_reader.h"
 #include "stages/transforms/digit_extraction.h"
 #include "tools/digit_photos.h"

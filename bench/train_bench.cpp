@@ -22,11 +22,11 @@
 #include "bench_cli.h"
 #include "cpu_features.h"
 #include "mnist_idx.h"
-#include "stages/cnn/model.h"
-#include "stages/cnn/model_spec.h"
-#include "stages/cnn/openmp_policy.h"
-#include "stages/cnn/random.h"
-#include "stages/cnn/trainer.h"
+#include "nn/model.h"
+#include "nn/model_spec.h"
+#include "nn/openmp_policy.h"
+#include "nn/random.h"
+#include "nn/trainer.h"
 
 namespace {
 

@@ -26,7 +26,7 @@
 #include "bench/photo_bench_util.h"
 #include "pipeline/payloads.h"
 #include "pipeline/registry.h"
-#include "stages/cnn/openmp_policy.h"
+#include "nn/openmp_policy.h"
 #include "stages/sources/idx_reader.h"
 #include "tools/digit_photos.h"
 

@@ -21,7 +21,20 @@ struct Normalization {
   double mean = 0.0;
   double std = 1.0;
   bool operator==(const Normalization&) const = default;
+
+  // (x * scale - mean) / std of every pixel, as float with the same channel count: what
+  // `normalize` does to a sample, and what inference must do to match its training data.
+  cv::Mat Apply(const cv::Mat& image) const {
+    cv::Mat result;
+    image.convertTo(result, CV_MAKETYPE(CV_32F, image.channels()), scale / std, -mean / std);
+    return result;
+  }
 };
+
+// "rows x cols x channels" (28x28x1), the way errors about image and batch shapes name them.
+inline std::string ShapeText(int rows, int cols, int channels) {
+  return std::to_string(rows) + "x" + std::to_string(cols) + "x" + std::to_string(channels);
+}
 
 // One image with its label. Sources emit CV_8U images (0..255); `normalize` turns them into
 // CV_32F. Augmentations accept both and keep the depth they were given.

@@ -6,7 +6,14 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl
   libtbb-dev libprotobuf-dev protobuf-compiler libopencv-dev libboost-program-options-dev
-  libdnnl-dev ocl-icd-opencl-dev zlib1g-dev libgtest-dev libgmock-dev
+  libdnnl-dev zlib1g-dev libgtest-dev libgmock-dev
+  # Debian's libdnnl-dev is built with the OpenCL GPU runtime: its CMake config
+  # (dnnl-config.cmake) calls find_package(OpenCL), yet the package only recommends the headers
+  # and loader. A bare machine without them fails at configure (scripts/bare_machine_check.sh).
+  ocl-icd-opencl-dev
+  # tests/e2e measure peak memory with GNU time (/usr/bin/time -f %M); augment_preview decodes
+  # its grid with python3.
+  time python3
   # image_source inflates PNGs with libdeflate (twice as fast as zlib for whole buffers).
   libdeflate-dev
   # tests/e2e/webcam_window.sh: a real X server for the display window (xvfb-run needs xauth),

@@ -4,6 +4,8 @@
 #include <vector>
 
 #include "pipeline/registry.h"
+#include "stages/cnn/cnn_registrations.h"
+#include "stages/report/report_registrations.h"
 
 namespace pipeline {
 
@@ -14,13 +16,8 @@ void RegisterNormalize(Registry& registry);
 void RegisterBatch(Registry& registry);
 void RegisterCountSink(Registry& registry);
 void RegisterImageGrid(Registry& registry);
-// The CNN stages (stages/cnn/stages/).
-void RegisterCnnTrain(Registry& registry);
-void RegisterEvaluate(Registry& registry);
-void RegisterCheckpointSink(Registry& registry);
-void RegisterCnnPredict(Registry& registry);
-void RegisterCheckpointSource(Registry& registry);
-void RegisterReportSink(Registry& registry);
+// The CNN stages (stages/cnn/cnn_registrations.h) and the report sink
+// (stages/report/report_registrations.h) are declared in their own libraries.
 // Custom images: photos, camera frames, digit extraction, predictions out.
 void RegisterImageSource(Registry& registry);
 void RegisterDigitExtract(Registry& registry);

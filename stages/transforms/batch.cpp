@@ -13,10 +13,6 @@
 namespace pipeline {
 namespace {
 
-std::string ShapeText(int rows, int cols, int channels) {
-  return std::to_string(rows) + "x" + std::to_string(cols) + "x" + std::to_string(channels);
-}
-
 class BatchStage : public Stage {
  public:
   void open(const Params& params) override {

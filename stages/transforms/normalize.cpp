@@ -43,13 +43,9 @@ class Normalize : public Stage {
     if (in.normalization.applied) {
       throw std::runtime_error("sample " + in.source + " is already normalized");
     }
-    // (x * scale - mean) / std in one pass: x * (scale / std) - mean / std.
-    cv::Mat image;
-    const double scale = UnitScale(in);
-    in.image.convertTo(image, CV_MAKETYPE(CV_32F, in.image.channels()), scale / std_,
-                       -mean_ / std_);
-    auto result = in.with_image(std::move(image));
-    result->normalization = {true, scale, mean_, std_};
+    const Normalization normalization{true, UnitScale(in), mean_, std_};
+    auto result = in.with_image(normalization.Apply(in.image));
+    result->normalization = normalization;
     out.emit_like(msg, std::move(result));
   }
 

@@ -1,7 +1,7 @@
 // The training callbacks' decisions on made-up validation-loss sequences: when early stopping
 // stops, when reduce-LR reduces (and how far), that their state survives a checkpoint round trip,
 // and that a non-finite batch loss stops training with a message naming epoch and step.
-#include "stages/cnn/callbacks.h"
+#include "nn/callbacks.h"
 
 #include <gtest/gtest.h>
 

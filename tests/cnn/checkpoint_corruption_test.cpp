@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "cnn_stage_test_util.h"
-#include "stages/cnn/checkpoint/checkpoint.h"
+#include "stages/cnn/checkpoint.h"
 
 namespace pipeline::cnn::testing {
 namespace {

@@ -5,8 +5,8 @@
 #include <fstream>
 
 #include "cnn_stage_test_util.h"
-#include "stages/cnn/checkpoint/checkpoint.h"
-#include "stages/cnn/checkpoint/inspect_command.h"
+#include "stages/cnn/checkpoint.h"
+#include "app/inspect_command.h"
 
 namespace pipeline::cnn::testing {
 namespace {

@@ -6,7 +6,7 @@
 #include <filesystem>
 
 #include "cnn_stage_test_util.h"
-#include "stages/cnn/checkpoint/checkpoint.h"
+#include "stages/cnn/checkpoint.h"
 
 namespace pipeline::cnn::testing {
 namespace {

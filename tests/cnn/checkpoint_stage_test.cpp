@@ -7,7 +7,7 @@
 
 #include "cnn_stage_test_util.h"
 #include "pipeline/testing/stage_harness.h"
-#include "stages/cnn/checkpoint/checkpoint.h"
+#include "stages/cnn/checkpoint.h"
 
 namespace pipeline::cnn::testing {
 namespace {

@@ -15,10 +15,10 @@
 
 #include "mnist_samples.h"
 #include "pipeline/registry.h"
-#include "stages/cnn/model.h"
-#include "stages/cnn/model_spec.h"
-#include "stages/cnn/stages/model_snapshot.h"
-#include "stages/cnn/trainer.h"
+#include "nn/model.h"
+#include "nn/model_spec.h"
+#include "stages/cnn/model_snapshot.h"
+#include "nn/trainer.h"
 #include "stages/stage_registrations.h"
 
 namespace pipeline::cnn::testing {

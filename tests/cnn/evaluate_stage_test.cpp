@@ -6,7 +6,7 @@
 
 #include "cnn_stage_test_util.h"
 #include "pipeline/testing/stage_harness.h"
-#include "stages/cnn/stages/classification_metrics.h"
+#include "stages/cnn/classification_metrics.h"
 
 namespace pipeline::cnn::testing {
 namespace {

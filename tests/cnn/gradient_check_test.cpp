@@ -6,8 +6,8 @@
 #include <cmath>
 #include <string>
 
-#include "stages/cnn/model.h"
-#include "stages/cnn/random.h"
+#include "nn/model.h"
+#include "nn/random.h"
 
 namespace pipeline::cnn {
 namespace {

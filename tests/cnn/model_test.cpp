@@ -1,6 +1,6 @@
 // The model on real MNIST samples: overfitting, determinism, bf16 against fp32, state tensors,
 // inference consistency across batch sizes, and the spec's error messages.
-#include "stages/cnn/model.h"
+#include "nn/model.h"
 
 #include <gtest/gtest.h>
 
@@ -10,8 +10,8 @@
 #include <numeric>
 
 #include "mnist_samples.h"
-#include "stages/cnn/optimizer.h"
-#include "stages/cnn/trainer.h"
+#include "nn/optimizer.h"
+#include "nn/trainer.h"
 
 namespace pipeline::cnn {
 namespace {

@@ -1,5 +1,5 @@
 // Optimizer updates against values worked out by hand from PyTorch's update rules.
-#include "stages/cnn/optimizer.h"
+#include "nn/optimizer.h"
 
 #include <gtest/gtest.h>
 

@@ -6,7 +6,7 @@
 
 #include "cnn_stage_test_util.h"
 #include "pipeline/testing/stage_harness.h"
-#include "stages/cnn/checkpoint/checkpoint.h"
+#include "stages/cnn/checkpoint.h"
 #include "stages/sources/idx_reader.h"
 
 namespace pipeline::cnn::testing {

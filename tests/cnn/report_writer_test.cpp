@@ -1,7 +1,7 @@
 // The report's files: metrics.json parses back into what was written, metrics.csv has a row per
 // epoch with the right cells, index.html names every picture, the pictures on disk have their
 // sizes — written directly, by the `report` stage, and by `evaluate` feeding it mistakes.
-#include "stages/cnn/report/report_writer.h"
+#include "stages/report/report_writer.h"
 
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/message_differencer.h>
@@ -14,8 +14,8 @@
 #include "cnn_stage_test_util.h"
 #include "pipeline/testing/stage_harness.h"
 #include "report_test_util.h"
-#include "stages/cnn/report/curves_chart.h"
-#include "stages/cnn/report/per_class_chart.h"
+#include "stages/report/curves_chart.h"
+#include "stages/report/per_class_chart.h"
 #include "stages/sources/idx_reader.h"
 
 namespace pipeline::cnn::testing {

@@ -1,5 +1,5 @@
 // Learning-rate schedules at the steps where their value is known exactly.
-#include "stages/cnn/schedule.h"
+#include "nn/schedule.h"
 
 #include <gtest/gtest.h>
 

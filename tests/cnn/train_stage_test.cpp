@@ -6,7 +6,7 @@
 #include "pipeline/engine/graph.h"
 #include "pipeline/engine/runner.h"
 #include "pipeline/testing/stage_harness.h"
-#include "stages/cnn/checkpoint/checkpoint.h"
+#include "stages/cnn/checkpoint.h"
 #include "training_test_stages.h"
 
 namespace pipeline::cnn::testing {

@@ -1,0 +1,135 @@
+// Convolution: forward with an optional fused ReLU post-op, backward data and weights.
+#include <optional>
+#include <stdexcept>
+
+#include "nn/layers/weighted_op.h"
+
+namespace pipeline::cnn::detail {
+namespace {
+
+using dnnl::algorithm;
+using dnnl::convolution_backward_data;
+using dnnl::convolution_backward_weights;
+using dnnl::convolution_forward;
+using dnnl::prop_kind;
+
+// Winograd F(4x4, 3x3) needs fp32, 3x3 stride 1, and pays off only with enough channels.
+bool winograd_suits(const ResolvedLayer& layer, DataType type) {
+  const Window& w = layer.window;
+  return type == DataType::f32 && w.kernel_rows == 3 && w.kernel_cols == 3 && w.stride_rows == 1 &&
+         w.stride_cols == 1 && layer.in.channels >= 16 && layer.out.channels >= 16;
+}
+
+class ConvOp final : public WeightedOp<convolution_forward, convolution_backward_data,
+                                       convolution_backward_weights> {
+ public:
+  ConvOp(const ResolvedLayer& layer, LayerParameters params, Fusion fusion)
+      : WeightedOp(layer, params, fusion) {}
+
+  void build_forward(const BuildContext& context, Edge& in, Edge& out, Pass& forward) override {
+    const Window& w = layer_.window;
+    const memory::dim n = context.batch;
+    const DataType type = context.activation_type;
+    strides_ = {w.stride_rows, w.stride_cols};
+    pad_before_ = {w.pad_top, w.pad_left};
+    pad_after_ = {w.pad_bottom, w.pad_right};
+    // Few input channels (the network's image): keep the input's plain layout. With one channel
+    // nchw and nhwc are the same bytes, and declaring nchw lets oneDNN 2.6 pick its jit kernel
+    // with a blocked output for training (it falls back to the reference kernel for nhwc with a
+    // blocked output, and brgconv would force nhwc onto the next layer).
+    const bool plain_input = layer_.in.channels < 8;
+    src_md_ = plain_input ? retyped(in.desc, type)
+                          : memory::desc({n, layer_.in.channels, layer_.in.rows, layer_.in.cols},
+                                         type, FormatTag::any);
+    weights_md_ =
+        memory::desc({layer_.out.channels, layer_.in.channels, w.kernel_rows, w.kernel_cols}, type,
+                     FormatTag::any);
+    bias_md_ = params_.bias ? memory::desc({layer_.out.channels}, DataType::f32, FormatTag::a)
+                            : memory::desc();
+    dst_md_ = memory::desc({n, layer_.out.channels, layer_.out.rows, layer_.out.cols}, type,
+                           FormatTag::any);
+
+    const dnnl::primitive_attr attr = relu_post_op(fusion_.relu);
+    const prop_kind kind =
+        context.training ? prop_kind::forward_training : prop_kind::forward_inference;
+    const auto algorithm_spec = layer_.spec.conv().algorithm();
+    const bool try_winograd =
+        algorithm_spec == proto::CONV_ALGORITHM_WINOGRAD ||
+        (algorithm_spec == proto::CONV_ALGORITHM_AUTO && winograd_suits(layer_, type));
+    if (try_winograd) {
+      algorithm_ = algorithm::convolution_winograd;
+      forward_pd_ = try_forward_pd(context, kind, attr);
+    }
+    if (!forward_pd_) {
+      if (algorithm_spec == proto::CONV_ALGORITHM_WINOGRAD) {
+        throw std::invalid_argument("layer " + layer_.name +
+                                    ": Winograd convolution is not available for this shape "
+                                    "or precision (needs fp32, 3x3, stride 1)");
+      }
+      algorithm_ = algorithm::convolution_direct;
+      forward_pd_ = try_forward_pd(context, kind, attr);
+    }
+    if (!forward_pd_) throw std::runtime_error("layer " + layer_.name + ": no convolution");
+
+    add_forward(context, in, out, forward);
+  }
+
+  void build_backward(const BuildContext& context, Edge& in, Edge& out, Pass& backward) override {
+    const memory::desc any_diff_dst = start_backward(context, out, backward);
+    if (in.needs_diff) {
+      // Preferred: the gradient in the activation's own layout and the forward's weights (no
+      // reorders); then what the primitive prefers.
+      const DataType type = context.activation_type;
+      const memory::desc any_src(src_md_.dims(), type, FormatTag::any);
+      const memory::desc any_weights(weights_md_.dims(), type, FormatTag::any);
+      const memory::desc forward_layout = forward_weights().get_desc();
+      add_backward_data(
+          context,
+          first_fast<BackwardDataPd>(
+              {[&] { return backward_data_pd(context, in.desc, forward_layout, any_diff_dst); },
+               [&] { return backward_data_pd(context, in.desc, any_weights, any_diff_dst); },
+               [&] { return backward_data_pd(context, any_src, any_weights, any_diff_dst); }}),
+          in, out, backward);
+    }
+    add_backward_weights(
+        context,
+        [&](const memory::desc& diff_weights) {
+          return BackwardWeightsPd({algorithm_, forward_src().get_desc(), diff_weights, bias_md_,
+                                    any_diff_dst, strides_, pad_before_, pad_after_},
+                                   context.engine, *forward_pd_);
+        },
+        out, backward);
+  }
+
+ private:
+  BackwardDataPd backward_data_pd(const BuildContext& context, const memory::desc& diff_src,
+                                  const memory::desc& weights, const memory::desc& diff_dst) {
+    return BackwardDataPd({algorithm_, retyped(diff_src, context.activation_type), weights,
+                           diff_dst, strides_, pad_before_, pad_after_},
+                          context.engine, *forward_pd_);
+  }
+
+  std::optional<ForwardPd> try_forward_pd(const BuildContext& context, prop_kind kind,
+                                          const dnnl::primitive_attr& attr) {
+    try {
+      auto pd = ForwardPd({kind, algorithm_, src_md_, weights_md_, bias_md_, dst_md_, strides_,
+                           pad_before_, pad_after_},
+                          attr, context.engine);
+      return pd;
+    } catch (const dnnl::error&) {
+      return std::nullopt;
+    }
+  }
+
+  algorithm algorithm_ = algorithm::convolution_direct;
+  memory::dims strides_, pad_before_, pad_after_;
+};
+
+}  // namespace
+
+std::unique_ptr<LayerOp> make_conv_op(const ResolvedLayer& layer, LayerParameters params,
+                                      Fusion fusion) {
+  return std::make_unique<ConvOp>(layer, params, fusion);
+}
+
+}  // namespace pipeline::cnn::detail

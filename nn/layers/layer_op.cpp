@@ -1,0 +1,52 @@
+#include "nn/layers/layer_op.h"
+
+namespace pipeline::cnn::detail {
+
+memory converted_input(const BuildContext& context, const memory& mem, const memory::desc& wanted,
+                       Pass& pass) {
+  if (mem.get_desc() == wanted) return mem;
+  memory converted(wanted, context.engine);
+  pass.add_reorder(mem, converted);
+  return converted;
+}
+
+memory output_buffer(const BuildContext& context, const memory& target,
+                     const memory::desc& produced) {
+  if (target.get_desc() == produced) return target;
+  return memory(produced, context.engine);
+}
+
+void finish_output(const memory& written, const memory& target, Pass& pass) {
+  if (written.get(true) != target.get(true)) pass.add_reorder(written, target);
+}
+
+memory::desc retyped(const memory::desc& desc, DataType type) {
+  if (desc.data_type() == type) return desc;
+  if (desc.data.format_kind != dnnl_blocked) return memory::desc(desc.dims(), type, FormatTag::any);
+  // Blocking is counted in elements, so the same layout holds any element type.
+  dnnl_memory_desc_t copy = desc.data;
+  copy.data_type = static_cast<dnnl_data_type_t>(type);
+  return memory::desc(copy);
+}
+
+void ensure_diff(const BuildContext& context, Edge& edge) {
+  if (!edge.diff) edge.diff = memory(edge.desc, context.engine);
+}
+
+void add_relu_backward(const BuildContext& context, const Edge& edge, Pass& pass) {
+  using dnnl::algorithm;
+  const algorithm relu = algorithm::eltwise_relu_use_dst_for_bwd;
+  const dnnl::eltwise_forward::primitive_desc hint(
+      {dnnl::prop_kind::forward_training, relu, edge.desc, 0.0f, 0.0f}, context.engine);
+  const dnnl::eltwise_backward::primitive_desc pd({relu, edge.desc, edge.desc, 0.0f, 0.0f},
+                                                  context.engine, hint);
+  pass.add(
+      dnnl::eltwise_backward(pd),
+      {{DNNL_ARG_DST, edge.value}, {DNNL_ARG_DIFF_DST, edge.diff}, {DNNL_ARG_DIFF_SRC, edge.diff}});
+}
+
+memory::desc logical_desc(const std::vector<int64_t>& shape, FormatTag tag) {
+  return memory::desc(memory::dims(shape.begin(), shape.end()), DataType::f32, tag);
+}
+
+}  // namespace pipeline::cnn::detail
