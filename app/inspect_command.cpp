@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "stages/cnn/checkpoint.h"
 #include "nn/model_spec.h"
+#include "stages/cnn/checkpoint.h"
 
 namespace pipeline::cnn {
 namespace {

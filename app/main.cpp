@@ -1,10 +1,10 @@
 // The `pipeline` command: the engine's CLI with the standard stages built in.
 #include <cstring>
 
-#include "pipeline/cli/cli.h"
+#include "app/evaluate_command.h"
 #include "app/inspect_command.h"
 #include "nn/openmp_policy.h"
-#include "app/evaluate_command.h"
+#include "pipeline/cli/cli.h"
 #include "stages/standard_stages.h"
 
 int main(int argc, char** argv) {

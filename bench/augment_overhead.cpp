@@ -32,11 +32,11 @@
 
 #include "bench_cli.h"
 #include "graph.pb.h"
+#include "nn/openmp_policy.h"
 #include "pipeline/engine/graph.h"
 #include "pipeline/engine/plugin_loader.h"
 #include "pipeline/engine/runner.h"
 #include "pipeline/registry.h"
-#include "nn/openmp_policy.h"
 #include "stages/standard_stages.h"
 
 namespace {

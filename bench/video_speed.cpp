@@ -24,9 +24,9 @@
 #include <vector>
 
 #include "bench/photo_bench_util.h"
+#include "nn/openmp_policy.h"
 #include "pipeline/payloads.h"
 #include "pipeline/registry.h"
-#include "nn/openmp_policy.h"
 #include "stages/sources/idx_reader.h"
 #include "tools/digit_photos.h"
 

@@ -29,11 +29,12 @@ void RegisterVideoWriter(Registry& registry);
 void RegisterImageWriter(Registry& registry);
 
 inline std::vector<RegisterFn> StandardStageRegistrations() {
-  return {&RegisterIdxSource,  &RegisterNormalize,   &RegisterBatch,       &RegisterCountSink,
-          &RegisterImageGrid,  &RegisterCnnTrain,    &RegisterEvaluate,    &RegisterCheckpointSink,
-          &RegisterCnnPredict, &RegisterImageSource, &RegisterDigitExtract,
-          &RegisterCameraSource, &RegisterPredictionsSink, &RegisterAnnotate, &RegisterDisplay,
-          &RegisterVideoWriter, &RegisterImageWriter, &RegisterCheckpointSource,
+  return {&RegisterIdxSource,       &RegisterNormalize,      &RegisterBatch,
+          &RegisterCountSink,       &RegisterImageGrid,      &RegisterCnnTrain,
+          &RegisterEvaluate,        &RegisterCheckpointSink, &RegisterCnnPredict,
+          &RegisterImageSource,     &RegisterDigitExtract,   &RegisterCameraSource,
+          &RegisterPredictionsSink, &RegisterAnnotate,       &RegisterDisplay,
+          &RegisterVideoWriter,     &RegisterImageWriter,    &RegisterCheckpointSource,
           &RegisterReportSink};
 }
 

@@ -14,8 +14,8 @@
 #include <stdexcept>
 #include <string>
 
-#include "pipeline/plugin.h"
 #include "pipeline/augment.h"
+#include "pipeline/plugin.h"
 
 namespace {
 

@@ -12,8 +12,8 @@
 #include <opencv2/imgproc.hpp>
 #include <random>
 
-#include "pipeline/plugin.h"
 #include "pipeline/augment.h"
+#include "pipeline/plugin.h"
 
 namespace {
 

@@ -11,9 +11,9 @@
 
 #include "pipeline/registry.h"
 #include "stages/cnn/checkpoint.h"
+#include "stages/cnn/cnn_registrations.h"
 #include "stages/cnn/console.h"
 #include "stages/cnn/model_snapshot.h"
-#include "stages/cnn/cnn_registrations.h"
 
 namespace pipeline {
 namespace {

@@ -5,8 +5,8 @@
 
 #include "pipeline/registry.h"
 #include "stages/cnn/checkpoint.h"
-#include "stages/cnn/model_snapshot.h"
 #include "stages/cnn/cnn_registrations.h"
+#include "stages/cnn/model_snapshot.h"
 
 namespace pipeline {
 namespace {

@@ -10,11 +10,11 @@
 #include "checkpoint.pb.h"
 #include "metrics.pb.h"
 #include "model.pb.h"
-#include "pipeline/payload.h"
-#include "pipeline/payloads.h"
 #include "nn/model.h"
 #include "nn/optimizer.h"
 #include "nn/tensor.h"
+#include "pipeline/payload.h"
+#include "pipeline/payloads.h"
 
 namespace pipeline::cnn {
 

@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "model.pb.h"
-#include "pipeline/params.h"
 #include "nn/callbacks.h"
+#include "pipeline/params.h"
 
 namespace pipeline::cnn {
 

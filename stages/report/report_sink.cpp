@@ -9,10 +9,10 @@
 #include <vector>
 
 #include "pipeline/registry.h"
-#include "stages/report/report_writer.h"
 #include "stages/cnn/console.h"
 #include "stages/cnn/model_snapshot.h"
 #include "stages/report/report_registrations.h"
+#include "stages/report/report_writer.h"
 
 namespace pipeline {
 namespace {

@@ -6,9 +6,9 @@
 #include <vector>
 
 #include "metrics.pb.h"
+#include "stages/cnn/model_snapshot.h"
 #include "stages/report/report_html.h"
 #include "stages/report/run_report.h"
-#include "stages/cnn/model_snapshot.h"
 
 namespace pipeline::cnn::report {
 

@@ -4,9 +4,9 @@
 
 #include <fstream>
 
+#include "app/inspect_command.h"
 #include "cnn_stage_test_util.h"
 #include "stages/cnn/checkpoint.h"
-#include "app/inspect_command.h"
 
 namespace pipeline::cnn::testing {
 namespace {

@@ -14,11 +14,11 @@
 #include <vector>
 
 #include "mnist_samples.h"
-#include "pipeline/registry.h"
 #include "nn/model.h"
 #include "nn/model_spec.h"
-#include "stages/cnn/model_snapshot.h"
 #include "nn/trainer.h"
+#include "pipeline/registry.h"
+#include "stages/cnn/model_snapshot.h"
 #include "stages/stage_registrations.h"
 
 namespace pipeline::cnn::testing {

@@ -7,13 +7,13 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "report_test_util.h"
+#include "stages/cnn/classification_metrics.h"
+#include "stages/cnn/display_pixels.h"
 #include "stages/report/chart_drawing.h"
 #include "stages/report/confusion_chart.h"
 #include "stages/report/curves_chart.h"
 #include "stages/report/mistakes_chart.h"
 #include "stages/report/per_class_chart.h"
-#include "stages/cnn/classification_metrics.h"
-#include "stages/cnn/display_pixels.h"
 #include "stages/sources/idx_reader.h"
 
 namespace pipeline::cnn::testing {
