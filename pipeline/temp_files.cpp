@@ -2,12 +2,14 @@
 
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <regex>
 #include <set>
@@ -29,6 +31,17 @@ constexpr auto kOlderAge = std::chrono::hours(1);
 bool ProcessIsRunning(long pid) {
   if (pid <= 0) return true;  // cannot tell: keep the file
   return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH;
+}
+
+// The process's umask, read without changing it (umask() would, for every thread, for a moment).
+mode_t CurrentUmask() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("Umask:", 0) == 0)
+      return static_cast<mode_t>(std::stoul(line.substr(6), nullptr, 8));
+  }
+  return 022;
 }
 
 fs::path FolderOf(const std::string& target) {
@@ -80,6 +93,9 @@ std::string CreateTempFileFor(const std::string& target, int* fd) {
     throw std::runtime_error(target + ": cannot create a temporary file " + name + ": " +
                              std::strerror(errno));
   }
+  // mkstemp makes the file 0600; the renamed file should have the mode any new file gets.
+  static const mode_t mode = 0666 & ~CurrentUmask();
+  ::fchmod(descriptor, mode);
   if (fd != nullptr) {
     *fd = descriptor;
   } else {

@@ -85,6 +85,9 @@ TEST(HostileImage, FifosAndDevicesAreRefusedWithoutBlocking) {
   EXPECT_THAT(DecodeImageFile("/dev/zero", {}).error, HasSubstr("not a regular file"));
   EXPECT_THAT(DecodeImageFile(dir.file("missing.png"), {}).error,
               HasSubstr("cannot open: No such file or directory"));
+  // A /proc file says it is empty but is not: it is read, and refused for what it holds.
+  EXPECT_THAT(DecodeImageFile("/proc/self/status", {}).error,
+              HasSubstr("not an image in a format this reads"));
 }
 
 TEST(HostileImage, FoldersYieldRefusedFormatsSoThatEachGetsARow) {

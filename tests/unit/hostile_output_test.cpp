@@ -2,6 +2,7 @@
 // temporary files must neither clash between runs nor pile up after killed ones.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -94,6 +95,12 @@ TEST_F(TempFiles, NamesAreUniqueAndCarryThePid) {
               StartsWith(".out.csv.tmp-" + std::to_string(::getpid()) + "-"));
   EXPECT_TRUE(fs::exists(first));
   EXPECT_TRUE(fs::exists(second));
+  // Readable as any new file would be (mkstemp alone makes it 0600).
+  const mode_t mask = ::umask(0);
+  ::umask(mask);
+  struct stat info {};
+  ASSERT_EQ(::stat(first.c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0666 & ~mask);
 }
 
 TEST_F(TempFiles, StaleOnesOfDeadWritersAreRemovedOthersKept) {
