@@ -42,7 +42,13 @@ expect 2 '--set.*not UTF-8' -- "$PIPELINE" validate good.graph --set $'count.exp
 { source_stage mnist 1000000; printf 'stage { name: "count" plugin: "count" input: "mnist" }\n'; } > long.graph
 "$PIPELINE" run long.graph > term.out 2>&1 &
 runner=$!
-sleep 2
+# Wait until the run catches SIGTERM (bit 15 of SigCgt), i.e. the graph is loaded and running.
+for _ in $(seq 300); do
+  caught=$(awk '/^SigCgt:/ {print $2}' "/proc/$runner/status" 2>/dev/null || echo 0)
+  (( (16#${caught:-0} >> 14) & 1 )) && break
+  sleep 0.1
+done
+sleep 0.5
 kill -TERM "$runner"
 wait "$runner"; status=$?
 if [[ $status -ne 130 ]] || ! grep -q "interrupted: sources stopped, every stage closed" term.out; then
