@@ -13,6 +13,8 @@
 #include <limits>
 #include <stdexcept>
 
+#include "pipeline/temp_files.h"
+
 namespace pipeline::cnn {
 namespace {
 
@@ -33,9 +35,13 @@ std::string Hex(uint32_t value) {
 // Closes the descriptor and removes the temporary file unless the write got to the rename.
 class TemporaryFile {
  public:
-  explicit TemporaryFile(const std::string& target) : name_(TemplateFor(target)) {
-    fd_ = ::mkstemp(name_.data());
-    if (fd_ < 0) Fail(target, "cannot create a temporary file " + name_ + ": " + ErrnoText());
+  // In the target's folder, so the rename stays within one file system and is atomic.
+  explicit TemporaryFile(const std::string& target) {
+    try {
+      name_ = CreateTempFileFor(target, &fd_);
+    } catch (const std::exception& e) {
+      throw std::runtime_error(std::string("checkpoint ") + e.what());
+    }
   }
   ~TemporaryFile() {
     if (fd_ >= 0) ::close(fd_);
@@ -54,13 +60,6 @@ class TemporaryFile {
   void mark_renamed() { renamed_ = true; }
 
  private:
-  // In the target's folder, so the rename stays within one file system and is atomic.
-  static std::string TemplateFor(const std::string& target) {
-    const fs::path path(target);
-    const fs::path folder = path.has_parent_path() ? path.parent_path() : fs::path(".");
-    return (folder / ("." + path.filename().string() + ".tmp-XXXXXX")).string();
-  }
-
   std::string name_;
   int fd_ = -1;
   bool renamed_ = false;
@@ -143,6 +142,15 @@ void WriteCheckpointBody(const std::string& path, const proto::CheckpointBody& b
     Fail(path, "syncing " + temporary.name() + " failed: " + ErrnoText());
   }
   temporary.close_or_throw(path);
+  // "Written" must mean "loadable": protobuf serialises a string field that is not UTF-8 (it
+  // only logs) but refuses to parse it back, so read the file back before publishing it.
+  try {
+    ReadCheckpointBody(temporary.name(), nullptr);
+  } catch (const std::exception& e) {
+    Fail(path, std::string("the written file does not read back, so it was not published (a "
+                           "name in the model or graph that is not UTF-8 does this): ") +
+                   e.what());
+  }
   if (::rename(temporary.name().c_str(), path.c_str()) != 0) {
     Fail(path, "renaming " + temporary.name() + " onto it failed: " + ErrnoText());
   }

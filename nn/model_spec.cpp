@@ -1,5 +1,6 @@
 #include "nn/model_spec.h"
 
+#include <cstdio>
 #include <map>
 #include <set>
 #include <sstream>
@@ -56,6 +57,62 @@ std::string kind_name(const proto::LayerSpec& layer) {
 
 int64_t or_default(uint32_t value, int64_t fallback) { return value != 0 ? value : fallback; }
 
+// Sizes past these are refused when the spec is read, naming the layer, instead of ending in a
+// bare std::bad_alloc (or a primitive that cannot be created) when the model is built. Each is
+// far beyond a digit classifier: 2^28 fp32 weights are 1 GiB, 2^26 activations per image 256 MiB.
+constexpr int64_t kMaxLayerParameters = int64_t{1} << 28;
+constexpr int64_t kMaxActivationsPerImage = int64_t{1} << 26;
+
+void check_stride(const ResolvedLayer& layer, const char* axis, int64_t stride, int64_t length,
+                  int64_t pad_before, int64_t pad_after) {
+  const int64_t padded = length + pad_before + pad_after;
+  if (stride > padded) {
+    fail(layer, std::string("stride ") + std::to_string(stride) + " over the " + axis +
+                    " is larger than the (padded) input's " + std::to_string(padded) + " " + axis);
+  }
+}
+
+// Sizes are computed in double: a spec's uint32 fields multiplied together overflow int64.
+std::string with_commas(double value) {
+  char text[64];
+  std::snprintf(text, sizeof(text), "%.0f", value);
+  const std::string digits = text;
+  std::string grouped;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) grouped += ',';
+    grouped += digits[i];
+  }
+  return grouped;
+}
+
+double elements(const FeatureShape& shape) {
+  return shape.flat ? static_cast<double>(shape.channels)
+                    : static_cast<double>(shape.channels) * static_cast<double>(shape.rows) *
+                          static_cast<double>(shape.cols);
+}
+
+void check_sizes(const ResolvedLayer& layer) {
+  double parameters = 0;
+  if (layer.spec.has_conv()) {
+    parameters =
+        static_cast<double>(layer.out.channels) *
+        (static_cast<double>(layer.in.channels) * static_cast<double>(layer.window.kernel_rows) *
+             static_cast<double>(layer.window.kernel_cols) +
+         1);
+  } else if (layer.spec.has_dense()) {
+    parameters = (elements(layer.in) + 1) * static_cast<double>(layer.out.channels);
+  }
+  if (parameters > static_cast<double>(kMaxLayerParameters)) {
+    fail(layer, "has " + with_commas(parameters) + " parameters, more than the limit of " +
+                    with_commas(kMaxLayerParameters) + " (1 GiB of weights)");
+  }
+  if (elements(layer.out) > static_cast<double>(kMaxActivationsPerImage)) {
+    fail(layer, "output " + layer.out.to_string() + " is " + with_commas(elements(layer.out)) +
+                    " values per image, more than the limit of " +
+                    with_commas(kMaxActivationsPerImage));
+  }
+}
+
 // Output length of a window sliding over `length` with the given padding; fails when the window
 // does not fit.
 int64_t sliding_output(const ResolvedLayer& layer, const char* axis, int64_t length, int64_t kernel,
@@ -98,6 +155,8 @@ void resolve_conv(ResolvedLayer& layer) {
   if (w.pad_top >= w.kernel_rows || w.pad_left >= w.kernel_cols) {
     fail(layer, "padding must be smaller than the kernel");
   }
+  check_stride(layer, "rows", w.stride_rows, layer.in.rows, w.pad_top, w.pad_bottom);
+  check_stride(layer, "columns", w.stride_cols, layer.in.cols, w.pad_left, w.pad_right);
   layer.out.channels = conv.filters();
   layer.out.rows = sliding_output(layer, "rows", layer.in.rows, w.kernel_rows, w.stride_rows,
                                   w.pad_top, w.pad_bottom);
@@ -115,6 +174,8 @@ void resolve_pool(ResolvedLayer& layer) {
   if (pool.pad() >= static_cast<uint32_t>(w.kernel_rows)) {
     fail(layer, "padding must be smaller than the window");
   }
+  check_stride(layer, "rows", w.stride_rows, layer.in.rows, w.pad_top, w.pad_bottom);
+  check_stride(layer, "columns", w.stride_cols, layer.in.cols, w.pad_left, w.pad_right);
   layer.out.channels = layer.in.channels;
   layer.out.rows = sliding_output(layer, "rows", layer.in.rows, w.kernel_rows, w.stride_rows,
                                   w.pad_top, w.pad_bottom);
@@ -199,6 +260,12 @@ ResolvedModel resolve_model(const proto::ModelSpec& spec) {
     throw std::invalid_argument("model label_smoothing must be in [0, 1)");
   }
   model.input = FeatureShape{input.channels(), input.rows(), input.cols(), false};
+  if (elements(model.input) > static_cast<double>(kMaxActivationsPerImage)) {
+    throw std::invalid_argument("model input shape " + model.input.to_string() + " is " +
+                                with_commas(elements(model.input)) +
+                                " values per image, more than the limit of " +
+                                with_commas(kMaxActivationsPerImage));
+  }
 
   std::map<std::string, int> ordinals;
   std::set<std::string> names;
@@ -213,6 +280,7 @@ ResolvedModel resolve_model(const proto::ModelSpec& spec) {
     if (!names.insert(layer.name).second) fail(layer, "duplicate layer name");
     layer.in = shape;
     resolve_layer(layer);
+    check_sizes(layer);
     shape = layer.out;
     model.layers.push_back(std::move(layer));
   }

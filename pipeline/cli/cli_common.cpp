@@ -1,8 +1,28 @@
 #include "pipeline/cli/cli_common.h"
 
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
 #include <iostream>
 
 namespace pipeline::cli {
+namespace {
+
+// As the graph file's `seed` (a uint64) takes it: decimal digits only, so that "-1" is refused
+// here too rather than wrapped round to 2^64 - 1.
+uint64_t ParseSeed(const std::string& text) {
+  const bool digits_only =
+      !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
+  errno = 0;
+  const unsigned long long value = digits_only ? std::strtoull(text.c_str(), nullptr, 10) : 0;
+  if (!digits_only || errno == ERANGE) {
+    throw UsageError("--seed \"" + text +
+                     "\": expected a whole number from 0 to 18446744073709551615");
+  }
+  return value;
+}
+
+}  // namespace
 
 void PluginOptions::add_to(po::options_description& description) {
   description.add_options()("plugin-path", po::value(&plugin_paths)->composing(),
@@ -15,8 +35,10 @@ void GraphOptions::add_to(po::options_description& description,
   description.add_options()("graph", po::value(&graph_file)->required(), "graph file")(
       "set", po::value(&overrides)->composing(),
       "override a parameter: STAGE.PARAM=VALUE (repeatable)")(
-      "seed", po::value<uint64_t>()->notifier([this](uint64_t value) { seed = value; }),
-      "seed for every random choice (overrides the graph's)");
+      "seed", po::value<std::string>()->notifier([this](const std::string& text) {
+        seed = ParseSeed(text);
+      }),
+      "seed for every random choice (overrides the graph's): 0 to 18446744073709551615");
   positional.add("graph", 1);
 }
 
@@ -25,6 +47,14 @@ std::unique_ptr<LoadedRegistry> BuildRegistry(const CliSetup& setup, const Plugi
   auto loaded = std::make_unique<LoadedRegistry>();
   for (const PipelinePluginDescriptor* builtin : setup.builtins) {
     RegisterBuiltin(*builtin, loaded->registry);
+  }
+  // A folder named on the command line that is not there is a typo, not an empty search path.
+  for (const std::string& dir : plugins.plugin_paths) {
+    std::error_code error;
+    if (!std::filesystem::is_directory(dir, error)) {
+      throw UsageError("--plugin-path " + dir + ": " +
+                       (std::filesystem::exists(dir, error) ? "not a folder" : "no such folder"));
+    }
   }
   loaded->report = LoadPlugins(PluginSearchPath(plugins.plugin_paths), loaded->registry);
   if (warn_about_failures) {
@@ -42,8 +72,7 @@ bool ParseCommandLine(const std::string& usage, const std::vector<std::string>& 
   options.add_options()("help,h", po::bool_switch(&help), "show this help");
   po::variables_map values;
   try {
-    po::store(po::command_line_parser(args).options(options).positional(positional).run(),
-              values);
+    po::store(po::command_line_parser(args).options(options).positional(positional).run(), values);
     if (values.count("help") && values["help"].as<bool>()) {
       std::cout << "usage: " << usage << "\n\n" << options;
       return false;

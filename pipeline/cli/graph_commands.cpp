@@ -11,11 +11,12 @@ namespace {
 
 std::atomic<bool> g_stop_requested{false};
 
-// First Ctrl-C: stop the sources and let every stage close (a checkpoint sink saves).
-// Second Ctrl-C: the default action, for a user who does not want to wait.
-void OnInterrupt(int) {
+// First Ctrl-C (or SIGTERM, which service managers and `kill` send): stop the sources and let
+// every stage close (a checkpoint sink saves). A second one: the default action, for a user who
+// does not want to wait.
+void OnInterrupt(int signal_number) {
   g_stop_requested.store(true);
-  std::signal(SIGINT, SIG_DFL);
+  std::signal(signal_number, SIG_DFL);
 }
 
 // --profile: after the run, on stderr (see FormatProfile and StageProfile for the figures).
@@ -55,13 +56,15 @@ int RunCommand(const CliSetup& setup, const std::vector<std::string>& args) {
   if (!resolved) return kExitUsage;
 
   g_stop_requested.store(false);
-  auto previous = std::signal(SIGINT, OnInterrupt);
+  auto previous_int = std::signal(SIGINT, OnInterrupt);
+  auto previous_term = std::signal(SIGTERM, OnInterrupt);
   RunOptions run_options;
   run_options.threads = threads;
   run_options.max_in_flight = max_in_flight;
   run_options.stop_requested = &g_stop_requested;
   RunResult result = RunGraph(*resolved, run_options);
-  std::signal(SIGINT, previous);
+  std::signal(SIGINT, previous_int);
+  std::signal(SIGTERM, previous_term);
 
   if (profile) PrintProfile(result);
   if (!result.ok) {

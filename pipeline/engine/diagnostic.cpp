@@ -1,5 +1,7 @@
 #include "pipeline/engine/diagnostic.h"
 
+#include "pipeline/utf8.h"
+
 namespace pipeline {
 
 std::string Diagnostic::format() const {
@@ -10,7 +12,8 @@ std::string Diagnostic::format() const {
   }
   text += ": error: ";
   if (!stage.empty()) text += "stage \"" + stage + "\": ";
-  return text + message;
+  // A name quoted from a file that is not UTF-8 must not make the message itself invalid text.
+  return ReplaceInvalidUtf8(text + message);
 }
 
 std::string FormatAll(const std::vector<Diagnostic>& diagnostics) {

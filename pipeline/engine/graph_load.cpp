@@ -61,6 +61,8 @@ ResolvedGraph Assemble(graph_detail::GraphCheck& check, std::vector<Params>& par
   graph.seed = check.options.seed.value_or(check.spec.seed());
   graph.max_in_flight = check.spec.max_in_flight();
   std::vector<int> sorted_index(order.size());
+  graph.stages.reserve(order.size());  // no reallocation, which copies every stage's Params
+  graph.edges.reserve(wires.size());
   for (size_t position = 0; position < order.size(); ++position) {
     const int stage = order[position];
     sorted_index[stage] = static_cast<int>(position);

@@ -7,6 +7,7 @@
 #include "pipeline/engine/graph_text.h"
 #include "pipeline/engine/graph_validate.h"
 #include "pipeline/engine/spelling.h"
+#include "pipeline/utf8.h"
 
 namespace pipeline {
 namespace {
@@ -143,6 +144,13 @@ std::vector<Params> ResolveAllParams(GraphCheck& check) {
 
 void ApplyOverrides(GraphCheck& check) {
   for (const std::string& text : check.options.overrides) {
+    // The values end up in protobuf string fields (the graph saved in a checkpoint).
+    if (const size_t bad = FirstInvalidUtf8(text); bad != std::string::npos) {
+      check.override_error("", "override \"" + ReplaceInvalidUtf8(text) +
+                                   "\" is not UTF-8 text (byte " + std::to_string(bad + 1) +
+                                   " is not)");
+      continue;
+    }
     const size_t equals = text.find('=');
     const size_t dot = text.find('.');
     if (equals == std::string::npos || dot == std::string::npos || dot > equals || dot == 0 ||

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "pipeline/engine/spelling.h"
+#include "pipeline/engine/text_limits.h"
 
 namespace pipeline::graph_detail {
 namespace {
@@ -139,10 +140,13 @@ std::vector<std::pair<size_t, size_t>> TopLevelStatements(std::string_view text)
     } else if (IsQuote(c)) {
       offset = SkipString(text, offset);
       after_colon = false;
-    } else if (IsWordStart(c)) {
+    } else if (IsWordStart(c) || std::isdigit(static_cast<unsigned char>(c)) || c == '.') {
+      // A number is one token too: the "e308" of `seed: 1e308` starts no statement.
       const size_t start = offset;
       while (offset < text.size() && IsWordChar(text[offset])) ++offset;
-      if (depth == 0 && !after_colon && start != starts.back()) starts.push_back(start);
+      if (IsWordStart(c) && depth == 0 && !after_colon && start != starts.back()) {
+        starts.push_back(start);
+      }
       after_colon = false;
     } else {
       if (c == '{' || c == '<' || c == '[') ++depth;
@@ -253,8 +257,12 @@ std::vector<SourcePosition> SourceText::ValuesOfField(SourcePosition field_name)
 
 std::vector<Diagnostic> ParseTextProto(const std::string& text, const std::string& file,
                                        gp::Message& message, gp::TextFormat::ParseInfoTree& tree) {
+  // Deep nesting would overflow the stack inside protobuf, and a string that is not UTF-8 would
+  // parse but never serialise: both are refused before protobuf sees the text.
+  std::vector<Diagnostic> errors = CheckProtoTextLimits(text, file);
+  if (!errors.empty()) return errors;
   const SourceText source(text);
-  std::vector<Diagnostic> errors = ParseOnce(text, source, file, message, &tree);
+  errors = ParseOnce(text, source, file, message, &tree);
   if (errors.empty()) return errors;
 
   // Protobuf stops at its first syntax error; parse each top-level statement alone to find the

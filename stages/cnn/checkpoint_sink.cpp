@@ -10,6 +10,7 @@
 #include <string>
 
 #include "pipeline/registry.h"
+#include "pipeline/temp_files.h"
 #include "stages/cnn/checkpoint.h"
 #include "stages/cnn/cnn_registrations.h"
 #include "stages/cnn/console.h"
@@ -50,6 +51,9 @@ class CheckpointSink : public Stage {
       throw std::runtime_error("cannot create the checkpoint folder " + dir_ +
                                (error ? ": " + error.message() : ""));
     }
+    // Temporary files left by a run that was killed (kill -9, a second Ctrl-C) are removed once
+    // their writer is gone; see RemoveStaleTempFiles.
+    RemoveStaleTempFiles(dir_);
   }
 
   void process(const Message& msg, Emitter& /*out*/) override {

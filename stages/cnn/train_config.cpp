@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "nn/model_spec.h"
+#include "pipeline/engine/text_limits.h"
 
 namespace pipeline::cnn {
 namespace {
@@ -125,6 +126,10 @@ proto::ModelSpec LoadModelSpec(const std::string& model, int classes) {
   if (!file) throw std::runtime_error("model file " + model + ": cannot be read");
   std::stringstream text;
   text << file.rdbuf();
+  // Refused before protobuf parses: nesting that would overflow its stack, and names that are
+  // not UTF-8 (they would make every checkpoint of the run unreadable).
+  const std::vector<Diagnostic> limits = CheckProtoTextLimits(text.str(), model);
+  if (!limits.empty()) throw std::runtime_error(limits.front().format());
   proto::ModelSpec spec;
   google::protobuf::TextFormat::Parser parser;
   FirstError error;

@@ -10,14 +10,20 @@
 #include <stdexcept>
 #include <vector>
 
+#include "pipeline/temp_files.h"
+
 namespace pipeline::cnn::report {
 
 void WriteFileAtomically(const std::string& path, const std::string& bytes) {
-  // The process id keeps two runs writing the same folder from sharing a temporary file.
-  const std::string temporary = path + ".tmp" + std::to_string(::getpid());
-  std::FILE* file = std::fopen(temporary.c_str(), "wb");
+  // A unique name: two runs writing the same folder never share a temporary file.
+  int fd = -1;
+  const std::string temporary = CreateTempFileFor(path, &fd);
+  std::FILE* file = ::fdopen(fd, "wb");
   if (file == nullptr) {
-    throw std::runtime_error("cannot write " + temporary + ": " + std::strerror(errno));
+    const int saved_errno = errno;
+    ::close(fd);
+    std::remove(temporary.c_str());
+    throw std::runtime_error("cannot write " + temporary + ": " + std::strerror(saved_errno));
   }
   const bool written = std::fwrite(bytes.data(), 1, bytes.size(), file) == bytes.size();
   const int saved_errno = errno;

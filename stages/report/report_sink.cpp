@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "pipeline/registry.h"
+#include "pipeline/temp_files.h"
 #include "stages/cnn/console.h"
 #include "stages/cnn/model_snapshot.h"
 #include "stages/report/report_registrations.h"
@@ -27,6 +28,9 @@ class ReportSink : public Stage {
       throw std::runtime_error("cannot create the report folder " + dir_ +
                                (error ? ": " + error.message() : ""));
     }
+    // Temporary files left by a run that was killed (kill -9, a second Ctrl-C) are removed once
+    // their writer is gone; see RemoveStaleTempFiles.
+    RemoveStaleTempFiles(dir_);
     context_.graph_file = env().graph_file;
     context_.graph_text = env().graph_text;
     context_.seed = env().graph_seed;
@@ -48,14 +52,22 @@ class ReportSink : public Stage {
     try {
       cnn::report::WriteReport(dir_, epochs, latest, context_);
       written_ = true;
+      last_error_.clear();
     } catch (const std::exception& e) {
       // Training is worth more than its report: say so once and go on.
       if (!warned_) cnn::ConsoleLine(std::string("report: ") + e.what() + " (training goes on)");
       warned_ = true;
+      last_error_ = e.what();
     }
   }
 
   void close(Emitter& /*out*/) override {
+    // A run whose report is missing or stale (a full disk) must not look like a success.
+    if (!last_error_.empty()) {
+      throw std::runtime_error("the report in " + dir_ + " is " +
+                               (written_ ? "out of date" : "missing") +
+                               ": the last write failed: " + last_error_);
+    }
     if (written_) {
       cnn::ConsoleLine("report: " +
                        (std::filesystem::path(dir_) / cnn::report::kIndexFile).string());
@@ -68,6 +80,7 @@ class ReportSink : public Stage {
   std::map<int64_t, proto::EpochMetrics> seen_;  // by epoch
   bool written_ = false;
   bool warned_ = false;
+  std::string last_error_;  // of the latest write; empty when it succeeded
 };
 
 }  // namespace

@@ -13,6 +13,7 @@
 
 #include "pipeline/payloads.h"
 #include "pipeline/registry.h"
+#include "pipeline/temp_files.h"
 #include "stages/stage_registrations.h"
 #include "stages/text_fields.h"
 
@@ -91,7 +92,7 @@ class CountSink : public Stage {
 
   // Written to a temporary file and renamed, so a reader never sees half a file.
   void WriteJson(const Counts& total) const {
-    const std::string temporary = output_ + ".tmp";
+    const std::string temporary = CreateTempFileFor(output_);  // unique: runs never share it
     {
       std::ofstream file(temporary, std::ios::trunc);
       if (!file) throw std::runtime_error(output_ + ": cannot write " + temporary);

@@ -28,6 +28,7 @@
 
 #include "pipeline/payloads.h"
 #include "pipeline/registry.h"
+#include "pipeline/temp_files.h"
 #include "stages/sinks/png_writer.h"
 #include "stages/stage_registrations.h"
 
@@ -189,7 +190,7 @@ class ImageGrid : public Stage {
 
   // Written to a temporary file and renamed, so a reader never sees half a picture.
   void Write(const std::string& png) const {
-    const std::string temporary = output_ + ".tmp";
+    const std::string temporary = CreateTempFileFor(output_);  // unique: runs never share it
     {
       std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
       if (!file) throw std::runtime_error(output_ + ": cannot write " + temporary);

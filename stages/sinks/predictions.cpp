@@ -3,7 +3,9 @@
 // lines. A file is written whole or not at all (temporary file, renamed at the end); "-" streams
 // the rows to stdout as they come. A run with unreadable files ends with exit code 1 unless
 // fail_on_error is false, after everything was written.
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -14,6 +16,7 @@
 
 #include "pipeline/payloads.h"
 #include "pipeline/registry.h"
+#include "pipeline/temp_files.h"
 #include "stages/sinks/prediction_rows.h"
 #include "stages/stage_registrations.h"
 #include "stages/transforms/prediction_groups.h"
@@ -38,9 +41,13 @@ class PredictionsSink : public Stage {
     fail_on_error_ = params.get_bool("fail_on_error");
     stdout_ = output_ == "-";
     if (!stdout_) {
-      temporary_ = output_ + ".tmp";
+      // A unique name: two runs writing the same output never share a temporary file.
+      temporary_ = CreateTempFileFor(output_);
       file_.open(temporary_, std::ios::trunc);
-      if (!file_) throw std::runtime_error(output_ + ": cannot write " + temporary_);
+      if (!file_) {
+        throw std::runtime_error(output_ + ": cannot write " + temporary_ + ": " +
+                                 std::strerror(errno));
+      }
     }
     if (!jsonl_) Write(CsvHeader());
   }
@@ -55,7 +62,10 @@ class PredictionsSink : public Stage {
     Flush();
     if (!stdout_) {
       file_.flush();
-      if (!file_) throw std::runtime_error(output_ + ": write to " + temporary_ + " failed");
+      if (!file_) {
+        throw std::runtime_error(output_ + ": write to " + temporary_ +
+                                 " failed: " + std::strerror(errno));
+      }
       file_.close();
       std::error_code error;
       std::filesystem::rename(temporary_, output_, error);

@@ -1,8 +1,11 @@
 #include "stages/sources/image_decode.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <vector>
@@ -12,7 +15,7 @@
 namespace pipeline {
 namespace {
 
-enum class Format { kUnknown, kPng, kJpeg, kBmp, kTiff, kWebp };
+enum class Format { kUnknown, kPng, kJpeg, kBmp, kTiff, kBigTiff, kWebp };
 
 uint32_t Byte(std::string_view b, size_t at) { return static_cast<unsigned char>(b[at]); }
 uint32_t Be16(std::string_view b, size_t at) { return Byte(b, at) << 8 | Byte(b, at + 1); }
@@ -32,6 +35,10 @@ Format DetectFormat(std::string_view b) {
       b.substr(0, 4) == std::string_view("MM\0*", 4)) {
     return Format::kTiff;
   }
+  if (b.substr(0, 4) == std::string_view("II+\0", 4) ||
+      b.substr(0, 4) == std::string_view("MM\0+", 4)) {
+    return Format::kBigTiff;
+  }
   if (b.size() >= 12 && b.substr(0, 4) == "RIFF" && b.substr(8, 4) == "WEBP") return Format::kWebp;
   return Format::kUnknown;
 }
@@ -46,6 +53,8 @@ std::string_view FormatName(Format format) {
       return "BMP";
     case Format::kTiff:
       return "TIFF";
+    case Format::kBigTiff:
+      return "BigTIFF";
     case Format::kWebp:
       return "WebP";
     default:
@@ -64,6 +73,7 @@ bool IsJpegFrameMarker(uint32_t marker) {  // SOF0..SOF15 except DHT, JPG and DA
 
 struct JpegLayout {
   std::optional<cv::Size> size;
+  int frames = 0;         // frame headers (SOF) before the first scan; libjpeg refuses a second
   size_t scan_start = 0;  // where the first scan (SOS) begins; 0 when not found
 };
 
@@ -89,13 +99,16 @@ JpegLayout ParseJpeg(std::string_view b) {
       break;
     }
     if (IsJpegFrameMarker(marker) && at + 9 <= b.size()) {
-      layout.size = SizeOf(Be16(b, at + 7), Be16(b, at + 5));
+      if (++layout.frames == 1) layout.size = SizeOf(Be16(b, at + 7), Be16(b, at + 5));
     }
     at += 2 + length;
   }
   return layout;
 }
 
+// The first IFD's ImageWidth (256) and ImageLength (257), read as libtiff reads them: the first
+// entry of a tag counts (libtiff ignores later duplicates), and only SHORT or LONG single values
+// are taken (anything else makes the header "corrupt" here rather than guessed at).
 std::optional<cv::Size> PeekTiff(std::string_view b) {
   const bool little = Byte(b, 0) == 'I';
   auto u16 = [&](size_t at) { return little ? Le16(b, at) : Be16(b, at); };
@@ -104,16 +117,19 @@ std::optional<cv::Size> PeekTiff(std::string_view b) {
   const size_t ifd = u32(4);
   if (ifd + 2 > b.size()) return std::nullopt;
   const uint32_t entries = u16(ifd);
-  uint32_t width = 0, height = 0;
+  std::optional<uint32_t> width, height;
   for (uint32_t i = 0; i < entries; ++i) {
     const size_t entry = ifd + 2 + 12 * size_t{i};
     if (entry + 12 > b.size()) return std::nullopt;
-    const uint32_t tag = u16(entry), type = u16(entry + 2);
-    const uint32_t value = type == 3 ? u16(entry + 8) : u32(entry + 8);  // SHORT or LONG
-    if (tag == 256) width = value;
-    if (tag == 257) height = value;
+    const uint32_t tag = u16(entry), type = u16(entry + 2), count = u32(entry + 4);
+    if (tag != 256 && tag != 257) continue;
+    std::optional<uint32_t>& field = tag == 256 ? width : height;
+    if (field) continue;  // a duplicate
+    if (count != 1 || (type != 3 && type != 4)) return std::nullopt;
+    field = type == 3 ? u16(entry + 8) : u32(entry + 8);  // SHORT or LONG
   }
-  return SizeOf(width, height);
+  if (!width || !height) return std::nullopt;
+  return SizeOf(*width, *height);
 }
 
 std::optional<cv::Size> PeekWebp(std::string_view b) {
@@ -194,8 +210,11 @@ std::optional<cv::Size> PeekImageSize(std::string_view b) {
     case Format::kPng:
       if (b.size() < 24 || b.substr(12, 4) != "IHDR") return std::nullopt;
       return SizeOf(Be32(b, 16), Be32(b, 20));
-    case Format::kJpeg:
-      return ParseJpeg(b).size;
+    case Format::kJpeg: {
+      const JpegLayout layout = ParseJpeg(b);
+      if (layout.frames > 1) return std::nullopt;  // libjpeg refuses it too
+      return layout.size;
+    }
     case Format::kBmp: {
       if (b.size() < 26) return std::nullopt;
       if (Le32(b, 14) == 12) return SizeOf(Le16(b, 18), Le16(b, 20));  // OS/2 core header
@@ -214,9 +233,16 @@ std::optional<cv::Size> PeekImageSize(std::string_view b) {
 DecodedImage DecodeImageBytes(std::string_view bytes, const DecodeOptions& options) {
   if (bytes.empty()) return Failure("empty file");
   const Format format = DetectFormat(bytes);
+  // Only formats whose header PeekImageSize reads exactly as the decoder does get to a decoder:
+  // any other (PNM, PFM, HDR, Sun raster, JPEG 2000, GIF, BigTIFF, ...) could allocate whatever
+  // size its header claims before max_pixels is checked.
+  if (format == Format::kBigTiff) return Failure("BigTIFF is not supported (use a plain TIFF)");
+  if (format == Format::kUnknown) {
+    return Failure("not an image in a format this reads (PNG/JPEG/BMP/TIFF/WebP)");
+  }
   const std::string incomplete = CheckComplete(format, bytes);
   if (!incomplete.empty()) return Failure(incomplete);
-  if (format != Format::kUnknown) {
+  {
     const std::optional<cv::Size> size = PeekImageSize(bytes);
     if (!size) return Failure("corrupt " + std::string(FormatName(format)) + " header");
     const int64_t pixels = int64_t{size->width} * size->height;
@@ -244,10 +270,9 @@ DecodedImage DecodeImageBytes(std::string_view bytes, const DecodeOptions& optio
     return Failure("corrupt " + std::string(FormatName(format)) + ": " + e.err);
   }
   if (decoded.empty()) {
-    if (format == Format::kUnknown) return Failure("not an image in a format OpenCV reads");
     return Failure("corrupt " + std::string(FormatName(format)) + " data");
   }
-  if (int64_t{decoded.rows} * decoded.cols > options.max_pixels) {  // formats without a peek
+  if (int64_t{decoded.rows} * decoded.cols > options.max_pixels) {  // should the peek miss one
     return Failure(std::to_string(decoded.cols) + "x" + std::to_string(decoded.rows) +
                    " pixels is more than max_pixels (" + std::to_string(options.max_pixels) + ")");
   }
@@ -268,17 +293,40 @@ DecodedImage DecodeImageBytes(std::string_view bytes, const DecodeOptions& optio
 }
 
 DecodedImage DecodeImageFile(const std::string& path, const DecodeOptions& options) {
-  std::ifstream file(path, std::ios::binary | std::ios::ate);
-  if (!file) return Failure(std::string("cannot open: ") + std::strerror(errno));
-  const std::streamoff size = file.tellg();
-  if (size < 0) return Failure("cannot read the file");
-  if (size > options.max_file_bytes) {
-    return Failure("file is " + std::to_string(size) + " bytes, more than max_file_bytes (" +
-                   std::to_string(options.max_file_bytes) + ")");
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused just below.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return Failure(std::string("cannot open: ") + std::strerror(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) return Failure(std::string("cannot stat: ") + std::strerror(errno));
+  if (S_ISDIR(info.st_mode)) return Failure("is a folder, not an image file");
+  if (!S_ISREG(info.st_mode)) {
+    return Failure("not a regular file (a FIFO, device or socket is never read)");
   }
-  std::string bytes(static_cast<size_t>(size), '\0');
-  file.seekg(0);
-  if (!file.read(bytes.data(), size)) return Failure("read failed");
+  if (info.st_size > options.max_file_bytes) {
+    return Failure("file is " + std::to_string(info.st_size) +
+                   " bytes, more than max_file_bytes (" + std::to_string(options.max_file_bytes) +
+                   ")");
+  }
+  // Read to the end rather than trusting st_size (a /proc file reports 0 and still has bytes),
+  // but never past max_file_bytes.
+  std::string bytes;
+  bytes.reserve(static_cast<size_t>(info.st_size));
+  char buffer[1 << 16];
+  while (true) {
+    const ssize_t n = ::read(fd, buffer, sizeof(buffer));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Failure(std::string("read failed: ") + std::strerror(errno));
+    if (n == 0) break;
+    bytes.append(buffer, static_cast<size_t>(n));
+    if (static_cast<int64_t>(bytes.size()) > options.max_file_bytes) {
+      return Failure("file is more than max_file_bytes (" + std::to_string(options.max_file_bytes) +
+                     ") bytes");
+    }
+  }
   return DecodeImageBytes(bytes, options);
 }
 

@@ -15,9 +15,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::array<std::string_view, 20> kImageExtensions = {
-    ".png", ".jpg", ".jpeg", ".jpe", ".bmp", ".dib", ".tif", ".tiff", ".webp", ".pgm",
-    ".ppm", ".pbm", ".pnm",  ".pxm", ".pfm", ".sr",  ".ras", ".exr",  ".hdr",  ".jp2"};
+// Files a folder yields. Only PNG, JPEG, BMP, TIFF and WebP are decoded; the others are picked up
+// too so that each gets a row saying it was refused, rather than vanishing from the results.
+constexpr std::array<std::string_view, 21> kImageExtensions = {
+    ".png", ".jpg", ".jpeg", ".jpe", ".bmp", ".dib", ".tif", ".tiff", ".webp", ".pgm", ".ppm",
+    ".pbm", ".pnm", ".pxm",  ".pfm", ".sr",  ".ras", ".exr", ".hdr",  ".jp2",  ".gif"};
 
 std::string Trim(std::string_view text) {
   const auto first = text.find_first_not_of(" \t\r");

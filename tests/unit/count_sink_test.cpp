@@ -108,7 +108,11 @@ TEST(CountSinkTest, WritesJsonAtomically) {
   EXPECT_THAT(json.str(), HasSubstr("{\"epoch\": 1, \"samples\": 3, \"messages\": 3}"));
   const std::string fingerprint = line.substr(line.find("fingerprint ") + 12, 16);
   EXPECT_THAT(json.str(), HasSubstr("\"fingerprint\": \"" + fingerprint + "\""));
-  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+  // Written under a temporary name and renamed: none is left.
+  for (const auto& entry :
+       std::filesystem::directory_iterator(std::filesystem::path(path).parent_path())) {
+    EXPECT_EQ(entry.path().filename().string().find(".tmp"), std::string::npos) << entry.path();
+  }
 }
 
 TEST(CountSinkTest, ExpectSamplesFailsOnAMismatch) {
