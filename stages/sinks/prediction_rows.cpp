@@ -58,6 +58,7 @@ PredictionRow MakeRow(const PredictionGroup& group, int top_count) {
     digit.predicted = part->predicted;
     digit.confidence = part->confidence;
     digit.box = part->box;
+    digit.row = part->row;
     const auto& p = part->probabilities;
     std::vector<int> order(p.size());
     std::iota(order.begin(), order.end(), 0);
@@ -117,7 +118,8 @@ std::string JsonLine(const PredictionRow& row) {
              return "[" + std::to_string(d.box.x) + ", " + std::to_string(d.box.y) + ", " +
                     std::to_string(d.box.width) + ", " + std::to_string(d.box.height) + "]";
            }) +
-      "]";
+      "], \"rows\": [" +
+      Join(row.digits, ", ", [](const DigitReading& d) { return std::to_string(d.row); }) + "]";
   line += ", \"label\": " + (row.label.empty() ? std::string("null") : JsonString(row.label));
   line += ", \"error\": " + (row.error.empty() ? std::string("null") : JsonString(row.error));
   return line + "}\n";

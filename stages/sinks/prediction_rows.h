@@ -14,11 +14,12 @@ struct DigitReading {
   float confidence = 0;
   std::vector<std::pair<int, float>> top;  // the most likely classes, most likely first
   cv::Rect box;
+  int row = 0;  // the line of writing it is on, 0 = top
 };
 
 struct PredictionRow {
   std::string file;
-  std::vector<DigitReading> digits;  // left to right; empty when the file failed
+  std::vector<DigitReading> digits;  // reading order; empty when the file failed
   std::string label;                 // the true digits when every part's label is known, else empty
   std::string error;                 // why the file (or one of its digits) could not be read
 
