@@ -21,6 +21,7 @@
 #include <map>
 #include <opencv2/imgcodecs.hpp>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -92,7 +93,9 @@ std::string PredictGraph(const std::string& source_stage, const std::string& che
       "param { key: \"output\" value: \"" +
       output +
       "\" } "
-      "param { key: \"fail_on_error\" value: \"false\" } }\n";
+      "param { key: \"fail_on_error\" value: \"false\" } "
+      // Every guess is scored: coverage is reported separately below.
+      "param { key: \"uncertain_below\" value: \"0\" } }\n";
   return graph;
 }
 
@@ -228,6 +231,8 @@ int main(int argc, char** argv) {
         int photos = 0, photos_ok = 0, digits = 0, digits_ok = 0, not_found = 0, miscounted = 0;
       };
       std::map<photos::Category, Tally> tallies;
+      // (confidence, right) of every digit of a photo read with the right digit count.
+      std::vector<std::pair<double, bool>> scored;
       for (const auto& row : bench::ReadPredictionsCsv(photo_csv)) {
         const Truth& t = truth.at(row.file);
         Tally& tally = tallies[t.category];
@@ -236,8 +241,13 @@ int main(int argc, char** argv) {
         tally.not_found += row.error == "no digit found";
         tally.digits += static_cast<int>(t.digits.size());
         if (row.digits.size() == t.digits.size()) {
-          for (size_t k = 0; k < t.digits.size(); ++k)
+          std::stringstream confidences(row.confidence);
+          std::string confidence;
+          for (size_t k = 0; k < t.digits.size(); ++k) {
             tally.digits_ok += row.digits[k] == t.digits[k];
+            std::getline(confidences, confidence, ';');
+            scored.emplace_back(std::stod(confidence), row.digits[k] == t.digits[k]);
+          }
         } else if (row.error.empty()) {
           ++tally.miscounted;
         }
@@ -267,6 +277,20 @@ int main(int argc, char** argv) {
                     Percent(double(tally.photos_ok) / tally.photos).c_str(),
                     Percent(double(tally.digits_ok) / tally.digits).c_str(), tally.digits,
                     tally.not_found, tally.miscounted);
+      }
+      // What predictions' uncertain_below trades: digits accepted against accuracy among them.
+      std::cout << "\naccuracy against coverage (all categories, " << scored.size()
+                << " digits of photos with the right digit count):\n";
+      for (const double threshold : {0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8}) {
+        int accepted = 0, right = 0;
+        for (const auto& [confidence, ok] : scored) {
+          if (confidence < threshold) continue;
+          ++accepted;
+          right += ok;
+        }
+        std::printf("  uncertain_below %.1f: %7s of digits accepted, %7s of them right\n",
+                    threshold, Percent(double(accepted) / scored.size()).c_str(),
+                    Percent(accepted ? double(right) / accepted : 0).c_str());
       }
     }
     if (!options.keep) fs::remove_all(dir);

@@ -8,12 +8,13 @@
 namespace pipeline {
 namespace {
 
-std::string JoinClasses(const std::vector<int>& classes) {
+// `uncertain`: which classes to write as "?" (empty: none).
+std::string JoinClasses(const std::vector<int>& classes, const std::vector<bool>& uncertain = {}) {
   const bool wide = std::any_of(classes.begin(), classes.end(), [](int c) { return c > 9; });
   std::string text;
   for (size_t i = 0; i < classes.size(); ++i) {
     if (wide && i > 0) text += ' ';
-    text += std::to_string(classes[i]);
+    text += i < uncertain.size() && uncertain[i] ? "?" : std::to_string(classes[i]);
   }
   return text;
 }
@@ -38,11 +39,15 @@ std::string Join(const std::vector<T>& items, const std::string& separator, Form
 
 std::string PredictionRow::text() const {
   std::vector<int> classes;
-  for (const DigitReading& digit : digits) classes.push_back(digit.predicted);
-  return JoinClasses(classes);
+  std::vector<bool> uncertain;
+  for (const DigitReading& digit : digits) {
+    classes.push_back(digit.predicted);
+    uncertain.push_back(digit.uncertain);
+  }
+  return JoinClasses(classes, uncertain);
 }
 
-PredictionRow MakeRow(const PredictionGroup& group, int top_count) {
+PredictionRow MakeRow(const PredictionGroup& group, int top_count, float uncertain_below) {
   PredictionRow row;
   row.file = group.first().source;
   std::vector<int> labels;
@@ -57,6 +62,7 @@ PredictionRow MakeRow(const PredictionGroup& group, int top_count) {
     DigitReading digit;
     digit.predicted = part->predicted;
     digit.confidence = part->confidence;
+    digit.uncertain = part->confidence < uncertain_below;
     digit.box = part->box;
     digit.row = part->row;
     const auto& p = part->probabilities;

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <opencv2/imgcodecs.hpp>
 #include <random>
@@ -126,6 +127,28 @@ TEST(PredictionsTest, WritesJsonLinesAndExitsCleanlyWhenToldTo) {
             "\"top3\": [[{\"digit\": 7, \"p\": 0.9600}, {\"digit\": 0, \"p\": 0.0300}, "
             "{\"digit\": 2, \"p\": 0.0100}]], \"boxes\": [[1, 2, 3, 4]], \"rows\": [0], "
             "\"label\": \"7\", \"error\": null}\n");
+}
+
+TEST(PredictionsTest, MarksADigitReadWithLowConfidenceAsUncertain) {
+  // "4" at 0.9 and a "2" the model gives only 0.35: by default (0.5) the 2 is written "?", its
+  // guess kept in top3 and confidence; a threshold of 0 writes every guess.
+  for (const auto& [threshold, digits] :
+       std::vector<std::pair<std::string, std::string>>{{"", "4?"}, {"0", "42"}, {"0.95", "??"}}) {
+    TempDir dir;
+    const std::string output = dir.file("out.csv");
+    const Registry registry = StandardRegistry();
+    std::map<std::string, std::string> params = {{"output", output}};
+    if (!threshold.empty()) params["uncertain_below"] = threshold;
+    auto sink = OpenStage(registry, "predictions", params);
+    RecordingEmitter out;
+    sink->process({0, 0, 0, Reading("photos/a.png", 4, 0.9f, {10, 20, 30, 40}, 0, 2)}, out);
+    sink->process({0, 0, 0, Reading("photos/a.png", 2, 0.35f, {50, 22, 28, 41}, 1, 2)}, out);
+    testing::internal::CaptureStdout();
+    EXPECT_NO_THROW(sink->close(out));
+    testing::internal::GetCapturedStdout();
+    EXPECT_THAT(ReadFile(output), HasSubstr("photos/a.png," + digits + ",0.9000;0.3500,"))
+        << "uncertain_below=" << threshold;
+  }
 }
 
 TEST(PredictionsTest, TellsWhichLineOfWritingEachDigitIsOn) {
