@@ -7,7 +7,12 @@
 // a checkpoint it reports extraction quality only: digits found, box overlap, and correlation of
 // each extracted 28x28 with the MNIST original.
 //
+// Besides single photos and strips it renders every category of tools/digit_photo_categories.h
+// (rows under a lamp, ruled and squared paper, thick marker, low resolution, chalk, small digits
+// in a large photo, touching digits) and prints the accuracy of each.
+//
 //   photo_accuracy --checkpoint runs/mnist/best.ckpt [--singles 2000] [--strips 300]
+//                  [--per-category 200]
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -16,6 +21,7 @@
 #include <map>
 #include <opencv2/imgcodecs.hpp>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -23,6 +29,7 @@
 #include "nn/openmp_policy.h"
 #include "stages/sources/idx_reader.h"
 #include "stages/transforms/digit_extraction.h"
+#include "tools/digit_photo_categories.h"
 #include "tools/digit_photos.h"
 
 namespace {
@@ -35,12 +42,14 @@ struct Options {
   std::string mnist = PIPELINE_MNIST_DIR;
   int singles = 2000;
   int strips = 300;
+  int per_category = 200;  // photos of each further category
   int threads = 2;
   uint64_t seed = 7;
   bool keep = false;
 };
 
 struct Truth {
+  photos::Category category = photos::Category::kPhoto;
   std::string digits;
   std::vector<int> mnist_indices;
   std::vector<cv::Rect> boxes;
@@ -84,7 +93,9 @@ std::string PredictGraph(const std::string& source_stage, const std::string& che
       "param { key: \"output\" value: \"" +
       output +
       "\" } "
-      "param { key: \"fail_on_error\" value: \"false\" } }\n";
+      "param { key: \"fail_on_error\" value: \"false\" } "
+      // Every guess is scored: coverage is reported separately below.
+      "param { key: \"uncertain_below\" value: \"0\" } }\n";
   return graph;
 }
 
@@ -105,6 +116,8 @@ int main(int argc, char** argv) {
       options.singles = std::stoi(value);
     else if (flag == "--strips")
       options.strips = std::stoi(value);
+    else if (flag == "--per-category")
+      options.per_category = std::stoi(value);
     else if (flag == "--threads")
       options.threads = std::stoi(value);
     else if (flag == "--seed")
@@ -130,42 +143,45 @@ int main(int argc, char** argv) {
     std::shuffle(order.begin(), order.end(), rng);
     std::map<std::string, Truth> truth;
     size_t next = 0;
-    int jpegs = 0, greys = 0;
-    for (int i = 0; i < options.singles + options.strips; ++i) {
-      const bool single = i < options.singles;
-      const int count = single ? 1 : 2 + static_cast<int>(photos::Uniform(rng, 0, 4));
-      std::vector<cv::Mat> digits;
-      std::vector<int> digit_labels, indices;
-      for (int k = 0; k < count; ++k) {
-        const int index = order[next++ % order.size()];
-        indices.push_back(index);
-        digits.push_back(images.image(index));
-        digit_labels.push_back(labels[static_cast<size_t>(index)]);
+    int jpegs = 0, greys = 0, total = 0;
+    for (const photos::Category category : photos::AllCategories()) {
+      const int count = category == photos::Category::kPhoto   ? options.singles
+                        : category == photos::Category::kStrip ? options.strips
+                                                               : options.per_category;
+      for (int i = 0; i < count; ++i, ++total) {
+        const int digit_count = photos::DigitCount(category, rng);
+        std::vector<cv::Mat> digits;
+        std::vector<int> digit_labels, indices;
+        for (int k = 0; k < digit_count; ++k) {
+          const int index = order[next++ % order.size()];
+          indices.push_back(index);
+          digits.push_back(images.image(index));
+          digit_labels.push_back(labels[static_cast<size_t>(index)]);
+        }
+        const photos::Scene scene = photos::CategoryScene(category, digits, digit_labels, rng);
+        const photos::Photo photo = photos::Render(scene, rng);
+        const bool jpeg = photos::Uniform(rng, 0, 1) < 0.7;
+        const int quality = static_cast<int>(photos::Uniform(rng, 60, 95));
+        jpegs += jpeg;
+        greys += photo.image.channels() == 1;
+        char name[96];
+        std::snprintf(name, sizeof(name), "%s%05d.%s", photos::CategoryName(category).c_str(),
+                      total, jpeg ? "jpg" : "png");
+        const std::vector<uint8_t> bytes = photos::Encode(photo.image, jpeg, quality);
+        std::ofstream(photos + "/" + name, std::ios::binary)
+            .write(reinterpret_cast<const char*>(bytes.data()),
+                   static_cast<std::streamsize>(bytes.size()));
+        Truth& t = truth[photos + "/" + name];
+        t.category = category;
+        for (int label : photo.labels) t.digits += std::to_string(label);
+        t.boxes = photo.boxes;
+        if (category == photos::Category::kPhoto) t.mnist_indices = indices;
       }
-      const photos::Scene scene = single ? photos::SingleDigitScene(digits[0], digit_labels[0], rng)
-                                         : photos::StripScene(digits, digit_labels, rng);
-      const photos::Photo photo = photos::Render(scene, rng);
-      const bool jpeg = photos::Uniform(rng, 0, 1) < 0.7;
-      const int quality = static_cast<int>(photos::Uniform(rng, 60, 95));
-      jpegs += jpeg;
-      greys += photo.image.channels() == 1;
-      char name[64];
-      std::snprintf(name, sizeof(name), "%s%05d.%s", single ? "single" : "strip", i,
-                    jpeg ? "jpg" : "png");
-      const std::vector<uint8_t> bytes = photos::Encode(photo.image, jpeg, quality);
-      std::ofstream(photos + "/" + name, std::ios::binary)
-          .write(reinterpret_cast<const char*>(bytes.data()),
-                 static_cast<std::streamsize>(bytes.size()));
-      Truth& t = truth[photos + "/" + name];
-      for (int label : photo.labels) t.digits += std::to_string(label);
-      // Render sorts left to right; map the indices the same way (by label order is ambiguous
-      // for repeated digits, so keep the boxes' order, which Render also returns).
-      t.boxes = photo.boxes;
-      if (single) t.mnist_indices = indices;
     }
-    std::cout << "generated " << options.singles << " single-digit photos and " << options.strips
-              << " strips of 2-5 digits (" << jpegs << " JPEG, " << greys << " grey) in " << photos
-              << "\n";
+    std::cout << "generated " << total << " photos: " << options.singles << " single-digit photos, "
+              << options.strips << " strips of 2-5 digits, " << options.per_category
+              << " of each further category (" << jpegs << " JPEG, " << greys << " grey) in "
+              << photos << "\n";
 
     // Extraction alone: digits found, box overlap, likeness to the MNIST original.
     int one_found = 0, boxes_ok = 0, strips_count_ok = 0;
@@ -173,11 +189,11 @@ int main(int argc, char** argv) {
     for (const auto& [path, t] : truth) {
       const cv::Mat image = cv::imread(path, cv::IMREAD_UNCHANGED);
       const std::vector<ExtractedDigit> found = ExtractDigits(image, DigitExtractOptions{});
-      if (t.mnist_indices.empty()) {
+      if (t.category == photos::Category::kStrip) {
         strips_count_ok += found.size() == t.digits.size();
         continue;
       }
-      if (found.size() != 1) continue;
+      if (t.mnist_indices.empty() || found.size() != 1) continue;
       ++one_found;
       boxes_ok += Iou(found[0].box, t.boxes[0]) > 0.6;
       correlations.push_back(Correlation(found[0].image, images.image(t.mnist_indices[0])));
@@ -211,18 +227,29 @@ int main(int argc, char** argv) {
                            options.mnist + "/t10k-labels-idx1-ubyte.gz\" } }\n",
                        options.checkpoint, mnist_csv, false),
           options.threads);
-      int single_ok = 0, strip_ok = 0, strip_digits = 0, strip_digits_ok = 0;
+      struct Tally {
+        int photos = 0, photos_ok = 0, digits = 0, digits_ok = 0, not_found = 0, miscounted = 0;
+      };
+      std::map<photos::Category, Tally> tallies;
+      // (confidence, right) of every digit of a photo read with the right digit count.
+      std::vector<std::pair<double, bool>> scored;
       for (const auto& row : bench::ReadPredictionsCsv(photo_csv)) {
         const Truth& t = truth.at(row.file);
-        if (!t.mnist_indices.empty()) {
-          single_ok += row.error.empty() && row.digits == t.digits;
-          continue;
-        }
-        strip_ok += row.error.empty() && row.digits == t.digits;
-        strip_digits += static_cast<int>(t.digits.size());
+        Tally& tally = tallies[t.category];
+        ++tally.photos;
+        tally.photos_ok += row.error.empty() && row.digits == t.digits;
+        tally.not_found += row.error == "no digit found";
+        tally.digits += static_cast<int>(t.digits.size());
         if (row.digits.size() == t.digits.size()) {
-          for (size_t k = 0; k < t.digits.size(); ++k)
-            strip_digits_ok += row.digits[k] == t.digits[k];
+          std::stringstream confidences(row.confidence);
+          std::string confidence;
+          for (size_t k = 0; k < t.digits.size(); ++k) {
+            tally.digits_ok += row.digits[k] == t.digits[k];
+            std::getline(confidences, confidence, ';');
+            scored.emplace_back(std::stod(confidence), row.digits[k] == t.digits[k]);
+          }
+        } else if (row.error.empty()) {
+          ++tally.miscounted;
         }
       }
       int mnist_ok = 0, mnist_rows = 0;
@@ -230,15 +257,41 @@ int main(int argc, char** argv) {
         ++mnist_rows;
         mnist_ok += row.digits == row.label;
       }
-      const double photo_accuracy = double(single_ok) / options.singles;
+      const Tally& single = tallies[photos::Category::kPhoto];
+      const Tally& strip = tallies[photos::Category::kStrip];
+      const double photo_accuracy = single.photos ? double(single.photos_ok) / single.photos : 0;
       const double mnist_accuracy = double(mnist_ok) / mnist_rows;
       std::cout << "MNIST test (" << mnist_rows << " images):        " << Percent(mnist_accuracy)
-                << "\nsingle-digit photos (" << options.singles << "): " << Percent(photo_accuracy)
+                << "\nsingle-digit photos (" << single.photos << "): " << Percent(photo_accuracy)
                 << "\ngap: " << std::fixed;
       std::printf("%.2f points (must be under 1.5)\n", 100 * (mnist_accuracy - photo_accuracy));
-      std::cout << "strips (" << options.strips << "): all digits right "
-                << Percent(options.strips ? double(strip_ok) / options.strips : 0) << ", per digit "
-                << Percent(strip_digits ? double(strip_digits_ok) / strip_digits : 0) << "\n";
+      std::cout << "strips (" << strip.photos << "): all digits right "
+                << Percent(strip.photos ? double(strip.photos_ok) / strip.photos : 0)
+                << ", per digit "
+                << Percent(strip.digits ? double(strip.digits_ok) / strip.digits : 0)
+                << "\n\nper category: photos read exactly, digits right, photos with no digit "
+                   "found, photos with the wrong digit count\n";
+      for (const auto& [category, tally] : tallies) {
+        std::printf("  %-15s %5d photos  %7s exact  %7s of %5d digits  %4d none  %4d miscounted\n",
+                    photos::CategoryName(category).c_str(), tally.photos,
+                    Percent(double(tally.photos_ok) / tally.photos).c_str(),
+                    Percent(double(tally.digits_ok) / tally.digits).c_str(), tally.digits,
+                    tally.not_found, tally.miscounted);
+      }
+      // What predictions' uncertain_below trades: digits accepted against accuracy among them.
+      std::cout << "\naccuracy against coverage (all categories, " << scored.size()
+                << " digits of photos with the right digit count):\n";
+      for (const double threshold : {0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8}) {
+        int accepted = 0, right = 0;
+        for (const auto& [confidence, ok] : scored) {
+          if (confidence < threshold) continue;
+          ++accepted;
+          right += ok;
+        }
+        std::printf("  uncertain_below %.1f: %7s of digits accepted, %7s of them right\n",
+                    threshold, Percent(double(accepted) / scored.size()).c_str(),
+                    Percent(accepted ? double(right) / accepted : 0).c_str());
+      }
     }
     if (!options.keep) fs::remove_all(dir);
     return 0;

@@ -62,6 +62,7 @@ class FieldCopier : public Emitter {
     if (!sample->error.empty()) prediction->error = sample->error;
     prediction->part = sample->part;
     prediction->parts = sample->parts;
+    prediction->row = sample->row;
     prediction->origin = sample->origin;
     out_.emit(std::move(prediction), epoch, index, port);
   }

@@ -61,6 +61,7 @@ struct Sample : Payload {
   // `part` (0-based) of `parts`, all cut from `origin`, the whole decoded image or frame.
   int part = 0;
   int parts = 1;
+  int row = 0;  // the line of writing the digit is on in `origin`, 0 = top
   std::shared_ptr<const cv::Mat> origin;
 
   // A copy of everything but the image, with `new_image` instead: what a transform emits.
@@ -101,9 +102,10 @@ struct Prediction : Payload {
   float confidence = 0;
   std::vector<float> probabilities;  // one per class
   std::string error;  // why there is no prediction: unreadable file, no digit found, ...
-  // Copied from the sample: digit `part` of `parts` found in `origin`.
+  // Copied from the sample: digit `part` of `parts` found in `origin`, on line `row`.
   int part = 0;
   int parts = 1;
+  int row = 0;
   std::shared_ptr<const cv::Mat> origin;
 };
 

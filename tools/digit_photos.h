@@ -44,6 +44,11 @@ struct Scene {
   double blur_sigma = 0;
   double noise_sigma = 0;
   bool grey = false;
+  // Printed lines on the paper (ruled or squared), in page pixels before the warp; 0: none.
+  double line_spacing = 0;
+  bool grid = false;  // vertical lines too (squared paper)
+  double line_width = 1;
+  cv::Scalar line_colour;  // BGR
 };
 
 struct Photo {
@@ -171,6 +176,24 @@ inline Photo Render(const Scene& scene, std::mt19937_64& noise_rng) {
     cv::Mat strokes = warped > 0.5;
     photo.boxes.push_back(cv::boundingRect(strokes));
   }
+  // Printed lines lie on the paper under the ink and are warped with the page.
+  cv::Mat lines(size, CV_32FC1, cv::Scalar(0));
+  if (scene.line_spacing > 0) {
+    cv::Mat page(size, CV_32FC1, cv::Scalar(0));
+    const int width = std::max(1, static_cast<int>(std::lround(scene.line_width)));
+    for (double y = scene.line_spacing / 2; y < size.height; y += scene.line_spacing) {
+      cv::line(page, cv::Point(0, static_cast<int>(y)), cv::Point(size.width, static_cast<int>(y)),
+               cv::Scalar(1), width, cv::LINE_AA);
+    }
+    for (double x = scene.line_spacing / 2; scene.grid && x < size.width; x += scene.line_spacing) {
+      cv::line(page, cv::Point(static_cast<int>(x), 0), cv::Point(static_cast<int>(x), size.height),
+               cv::Scalar(1), width, cv::LINE_AA);
+    }
+    const cv::Matx33d half_in(1, 0, 0.5, 0, 1, 0.5, 0, 0, 1);
+    const cv::Matx33d half_out(1, 0, -0.5, 0, 1, -0.5, 0, 0, 1);
+    cv::warpPerspective(page, lines, half_out * scene.warp * half_in, size, cv::INTER_LINEAR,
+                        cv::BORDER_REPLICATE);
+  }
   cv::Mat light(size, CV_32FC1);
   for (int r = 0; r < size.height; ++r) {
     float* row = light.ptr<float>(r);
@@ -187,11 +210,13 @@ inline Photo Render(const Scene& scene, std::mt19937_64& noise_rng) {
   for (int r = 0; r < size.height; ++r) {
     const float* cover = coverage.ptr<float>(r);
     const float* lit = light.ptr<float>(r);
+    const float* line = lines.ptr<float>(r);
     cv::Vec3f* out = image.ptr<cv::Vec3f>(r);
     for (int c = 0; c < size.width; ++c) {
       const double a = cover[c] * scene.ink_strength;
       for (int k = 0; k < 3; ++k) {
-        out[c][k] = static_cast<float>(lit[c] * (scene.paper[k] * (1 - a) + scene.ink[k] * a));
+        const double paper = scene.paper[k] * (1 - line[c]) + scene.line_colour[k] * line[c];
+        out[c][k] = static_cast<float>(lit[c] * (paper * (1 - a) + scene.ink[k] * a));
       }
     }
   }

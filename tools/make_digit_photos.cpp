@@ -1,8 +1,12 @@
 // make_digit_photos: writes realistic photos of handwritten digits made from MNIST *test* digits
-// (tools/digit_photos.h): single digits, multi-digit strips and a short video, with the truth in
-// the file names (00012_label7.jpg, 00003_strip_label4271.png) and in labels.csv.
+// (tools/digit_photos.h): single digits, multi-digit strips, the harder categories of
+// tools/digit_photo_categories.h (rows under a lamp, ruled and squared paper, thick marker, low
+// resolution, chalk, small digits in a large photo, touching digits) and a short video, with the
+// truth in the file names (00012_label7.jpg, 00003_strip_label4271.png,
+// 00020_row_lamp_label512.jpg) and in labels.csv.
 //
 //   make_digit_photos --mnist /path/to/mnist --out photos --singles 1000 --strips 100
+//   make_digit_photos --mnist ... --out hard --singles 0 --strips 0 --per-category 50
 //   make_digit_photos --mnist ... --out clip --singles 0 --video clip.avi --seconds 4
 #include <algorithm>
 #include <cstdio>
@@ -16,6 +20,7 @@
 #include <vector>
 
 #include "stages/sources/idx_reader.h"
+#include "tools/digit_photo_categories.h"
 #include "tools/digit_photos.h"
 
 namespace {
@@ -29,7 +34,8 @@ struct Options {
   std::string out = "digit_photos";
   int singles = 20;
   int strips = 4;
-  int first = 0;  // first MNIST test index used
+  int per_category = 0;  // photos of each category beyond single digits and strips
+  int first = 0;         // first MNIST test index used
   uint64_t seed = 1;
   std::string video;  // file name inside out; empty: none
   double seconds = 4;
@@ -38,6 +44,7 @@ struct Options {
 
 void Usage() {
   std::cerr << "usage: make_digit_photos [--mnist DIR] [--out DIR] [--singles N] [--strips N]\n"
+               "                         [--per-category N]\n"
                "                         [--first INDEX] [--seed N] [--video NAME.avi] "
                "[--seconds S]\n"
                "                         [--png-fraction F]\n";
@@ -57,6 +64,8 @@ Options Parse(int argc, char** argv) {
       options.singles = std::stoi(value);
     else if (flag == "--strips")
       options.strips = std::stoi(value);
+    else if (flag == "--per-category")
+      options.per_category = std::stoi(value);
     else if (flag == "--first")
       options.first = std::stoi(value);
     else if (flag == "--seed")
@@ -198,9 +207,36 @@ int main(int argc, char** argv) {
       WriteFile(fs::path(options.out) / name, pipeline::photos::Encode(photo.image, jpeg, 85));
       truth << name << "," << Digits(photo.labels) << "," << Boxes(photo.boxes) << "\n";
     }
+    for (const pipeline::photos::Category category : pipeline::photos::AllCategories()) {
+      if (category == pipeline::photos::Category::kPhoto ||
+          category == pipeline::photos::Category::kStrip) {
+        continue;  // written above
+      }
+      for (int i = 0; i < options.per_category; ++i) {
+        const int count = pipeline::photos::DigitCount(category, rng);
+        std::vector<cv::Mat> digits;
+        std::vector<int> digit_labels;
+        for (int k = 0; k < count; ++k, ++index) {
+          digits.push_back(images.image(index % images.count));
+          digit_labels.push_back(labels[static_cast<size_t>(index % images.count)]);
+        }
+        const Scene scene = pipeline::photos::CategoryScene(category, digits, digit_labels, rng);
+        const Photo photo = pipeline::photos::Render(scene, rng);
+        const bool jpeg = pipeline::photos::Uniform(rng, 0, 1) >= options.png_fraction;
+        const std::string name = Number(index - count) + "_" +
+                                 pipeline::photos::CategoryName(category) + "_label" +
+                                 Digits(photo.labels) + (jpeg ? ".jpg" : ".png");
+        WriteFile(fs::path(options.out) / name, pipeline::photos::Encode(photo.image, jpeg, 85));
+        truth << name << "," << Digits(photo.labels) << "," << Boxes(photo.boxes) << "\n";
+      }
+    }
     if (!options.video.empty()) WriteVideo(options, images, labels, rng, truth);
     std::cout << "wrote " << options.singles << " single-digit photos and " << options.strips
-              << " strips to " << options.out << " (truth in labels.csv)\n";
+              << " strips";
+    if (options.per_category > 0) {
+      std::cout << " and " << options.per_category << " of each further category";
+    }
+    std::cout << " to " << options.out << " (truth in labels.csv)\n";
     return 0;
   } catch (const std::exception& e) {
     Usage();

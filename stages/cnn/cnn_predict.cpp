@@ -146,6 +146,7 @@ class CnnPredict : public Stage {
       prediction->label = waiting.sample->label;
       prediction->part = waiting.sample->part;
       prediction->parts = waiting.sample->parts;
+      prediction->row = waiting.sample->row;
       prediction->origin = waiting.sample->origin;
       // The sample's own error (unreadable file, no digit found) says more than ours.
       if (!waiting.sample->error.empty()) {

@@ -8,12 +8,13 @@
 namespace pipeline {
 namespace {
 
-std::string JoinClasses(const std::vector<int>& classes) {
+// `uncertain`: which classes to write as "?" (empty: none).
+std::string JoinClasses(const std::vector<int>& classes, const std::vector<bool>& uncertain = {}) {
   const bool wide = std::any_of(classes.begin(), classes.end(), [](int c) { return c > 9; });
   std::string text;
   for (size_t i = 0; i < classes.size(); ++i) {
     if (wide && i > 0) text += ' ';
-    text += std::to_string(classes[i]);
+    text += i < uncertain.size() && uncertain[i] ? "?" : std::to_string(classes[i]);
   }
   return text;
 }
@@ -38,11 +39,15 @@ std::string Join(const std::vector<T>& items, const std::string& separator, Form
 
 std::string PredictionRow::text() const {
   std::vector<int> classes;
-  for (const DigitReading& digit : digits) classes.push_back(digit.predicted);
-  return JoinClasses(classes);
+  std::vector<bool> uncertain;
+  for (const DigitReading& digit : digits) {
+    classes.push_back(digit.predicted);
+    uncertain.push_back(digit.uncertain);
+  }
+  return JoinClasses(classes, uncertain);
 }
 
-PredictionRow MakeRow(const PredictionGroup& group, int top_count) {
+PredictionRow MakeRow(const PredictionGroup& group, int top_count, float uncertain_below) {
   PredictionRow row;
   row.file = group.first().source;
   std::vector<int> labels;
@@ -57,7 +62,9 @@ PredictionRow MakeRow(const PredictionGroup& group, int top_count) {
     DigitReading digit;
     digit.predicted = part->predicted;
     digit.confidence = part->confidence;
+    digit.uncertain = part->confidence < uncertain_below;
     digit.box = part->box;
+    digit.row = part->row;
     const auto& p = part->probabilities;
     std::vector<int> order(p.size());
     std::iota(order.begin(), order.end(), 0);
@@ -117,7 +124,8 @@ std::string JsonLine(const PredictionRow& row) {
              return "[" + std::to_string(d.box.x) + ", " + std::to_string(d.box.y) + ", " +
                     std::to_string(d.box.width) + ", " + std::to_string(d.box.height) + "]";
            }) +
-      "]";
+      "], \"rows\": [" +
+      Join(row.digits, ", ", [](const DigitReading& d) { return std::to_string(d.row); }) + "]";
   line += ", \"label\": " + (row.label.empty() ? std::string("null") : JsonString(row.label));
   line += ", \"error\": " + (row.error.empty() ? std::string("null") : JsonString(row.error));
   return line + "}\n";

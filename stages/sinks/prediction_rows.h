@@ -14,20 +14,25 @@ struct DigitReading {
   float confidence = 0;
   std::vector<std::pair<int, float>> top;  // the most likely classes, most likely first
   cv::Rect box;
+  int row = 0;  // the line of writing it is on, 0 = top
+  // Its confidence is under the threshold the row was made with: written as "?" in the text.
+  bool uncertain = false;
 };
 
 struct PredictionRow {
   std::string file;
-  std::vector<DigitReading> digits;  // left to right; empty when the file failed
+  std::vector<DigitReading> digits;  // reading order; empty when the file failed
   std::string label;                 // the true digits when every part's label is known, else empty
   std::string error;                 // why the file (or one of its digits) could not be read
 
-  // The digits read, e.g. "42"; classes above 9 are separated by spaces ("12 3").
+  // The digits read, e.g. "42", "4?" when the second is uncertain; classes above 9 are
+  // separated by spaces ("12 3").
   std::string text() const;
   bool correct() const { return !label.empty() && error.empty() && text() == label; }
 };
 
-PredictionRow MakeRow(const PredictionGroup& group, int top_count);
+// `uncertain_below`: digits read with a lower confidence are marked uncertain (0: none is).
+PredictionRow MakeRow(const PredictionGroup& group, int top_count, float uncertain_below = 0);
 
 std::string CsvHeader();
 std::string CsvLine(const PredictionRow& row);

@@ -39,6 +39,7 @@ class PredictionsSink : public Stage {
     output_ = params.get_string("output");
     jsonl_ = params.get_string("format") == "jsonl";
     fail_on_error_ = params.get_bool("fail_on_error");
+    uncertain_below_ = static_cast<float>(params.get_float("uncertain_below"));
     stdout_ = output_ == "-";
     if (!stdout_) {
       // A unique name: two runs writing the same output never share a temporary file.
@@ -89,7 +90,7 @@ class PredictionsSink : public Stage {
   }
 
   void WriteRow(const PredictionGroup& group) {
-    const PredictionRow row = MakeRow(group, 3);
+    const PredictionRow row = MakeRow(group, 3, uncertain_below_);
     ++rows_;
     if (!row.error.empty()) ++failed_;
     if (!row.label.empty()) {
@@ -121,6 +122,7 @@ class PredictionsSink : public Stage {
 
   std::string output_, temporary_;
   bool jsonl_ = false, fail_on_error_ = true, stdout_ = false;
+  float uncertain_below_ = 0.5f;
   std::ofstream file_;
   PredictionGrouper grouper_{/*trust_parts=*/false};
   int64_t rows_ = 0, failed_ = 0, labelled_ = 0, correct_ = 0;
@@ -142,6 +144,9 @@ void RegisterPredictionsSink(Registry& registry) {
       StringParam("output", "predictions.csv",
                   "file to write (atomically, at the end), or - to stream rows to stdout"),
       ChoiceParam("format", "csv", {"csv", "jsonl"}, "csv (with a header) or jsonl"),
+      FloatParam("uncertain_below", 0.5, 0, 1,
+                 "a digit read with a lower confidence is written as \"?\" in digits (its "
+                 "guess stays in top3); 0: never"),
       BoolParam("fail_on_error", true,
                 "end the run with an error (exit code 1) when any file could not be read or "
                 "held no digit, after writing every row"),

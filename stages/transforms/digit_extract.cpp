@@ -47,6 +47,7 @@ class DigitExtract : public Stage {
     for (int part = 0; part < parts; ++part) {
       auto sample = in.with_image(std::move(digits[part].image));
       sample->box = digits[part].box;
+      sample->row = digits[part].row;
       sample->origin = origin;
       sample->part = part;
       sample->parts = parts;
@@ -71,7 +72,7 @@ void RegisterDigitExtract(Registry& registry) {
   info.concurrency = Concurrency::kParallel;
   info.doc =
       "Finds the digits in a photo and prepares each like MNIST (28x28, white on black, "
-      "20 px box, centred by mass), left to right";
+      "20 px box, centred by mass), in reading order (rows top to bottom, each left to right)";
   info.inputs = {{"images", "sample", "8-bit photo or frame (grey, BGR or BGRA)"}};
   info.outputs = {{"digits", "sample",
                    "28x28 CV_8UC1 per digit with box (in the photo), part/parts and origin; one "

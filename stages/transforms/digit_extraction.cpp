@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <memory>
 #include <numeric>
 #include <opencv2/imgproc.hpp>
 #include <vector>
 
+#include "stages/transforms/digit_layout.h"
 #include "stages/transforms/ink_components.h"
 
 namespace pipeline {
@@ -148,8 +150,10 @@ cv::Mat ExtendLinearly(const cv::Mat& image, int pad) {
 // The paper's brightness everywhere on `overview`: the picture with the ink removed by a
 // morphological closing (dark ink) or opening (light ink) wider than any stroke, then smoothed.
 cv::Mat Background(const cv::Mat& overview, bool dark_ink, bool shrunk) {
-  // A quarter of the picture: wider than the strokes of the largest digit we expect.
-  const int size = std::max(3, std::max(overview.rows, overview.cols) / 4) | 1;
+  // A quarter of the picture's shorter side: wider than the strokes of the largest digit that
+  // fits (a digit is at most as tall as the picture), yet as narrow as the digits allow, so that
+  // light falling off along a wide strip is followed at the digits' scale.
+  const int size = std::max(3, std::min(overview.rows, overview.cols) / 4) | 1;
   const cv::Mat kernel = cv::getStructuringElement(cv::MORPH_RECT, cv::Size(size, size));
   // Single noisy pixels would otherwise lift the closing's upper envelope (or lower the
   // opening's) everywhere; a shrunk overview has averaged them away already.
@@ -260,7 +264,7 @@ struct Group {
 };
 
 // Connected components of the thresholded ink, cleaned of specks and lines and merged into
-// digits, left to right.
+// digits (in no particular order: ExtractDigits puts them in reading order).
 std::vector<Group> FindDigitGroups(const cv::Mat& binary, const InkComponents& ink,
                                    const DigitExtractOptions& options, double scale) {
   std::vector<Component> components;
@@ -310,9 +314,6 @@ std::vector<Group> FindDigitGroups(const cv::Mat& binary, const InkComponents& i
               [](const Group& a, const Group& b) { return a.box.height > b.box.height; });
     groups.resize(static_cast<size_t>(options.max_digits));
   }
-  std::sort(groups.begin(), groups.end(), [](const Group& a, const Group& b) {
-    return a.box.x + a.box.width / 2 < b.box.x + b.box.width / 2;
-  });
   return groups;
 }
 
@@ -418,6 +419,70 @@ cv::Rect Scaled(const cv::Rect& box, double factor) {
                   static_cast<int>(std::ceil(box.br().y * factor)) - y);
 }
 
+// Below this height in `work` pixels digits blur into each other and into the paper.
+constexpr int kMinWorkDigitHeight = 12;
+
+// Digits found at one analysis resolution: `work` is `grey` shrunk by `factor`.
+struct Analysis {
+  int factor = 1;
+  cv::Mat work, background, ink;  // background: the overview's paper level
+  bool dark_ink = true;
+  int threshold = 0;
+  std::unique_ptr<InkComponents> components;
+  std::vector<Group> groups;  // in work pixels
+};
+
+std::unique_ptr<Analysis> Analyse(const cv::Mat& grey, int factor,
+                                  const DigitExtractOptions& options, double full_scale) {
+  auto a = std::make_unique<Analysis>();
+  a->factor = factor;
+  a->work = Shrunk(grey, factor);
+  const double work_scale = static_cast<double>(a->work.cols) / grey.cols;  // work px / grey px
+  // The overview's shorter side sets the scale of the lighting estimate: a strip 8 times wider
+  // than tall keeps 8 times as many overview pixels along its length, so light falling off
+  // along it is followed as closely as across a square photo.
+  const cv::Mat overview =
+      Shrunk(a->work, ShrinkFactor(std::min(a->work.rows, a->work.cols), kOverviewSide));
+  a->dark_ink = InkIsDark(overview);
+  a->background = Background(overview, a->dark_ink, overview.data != grey.data);
+  cv::Mat work_background;
+  cv::resize(a->background, work_background, a->work.size(), 0, 0, cv::INTER_LINEAR);
+  a->ink = InkOf(a->work, work_background, a->dark_ink);
+  cv::Mat binary;
+  const double otsu = cv::threshold(a->ink, binary, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
+  a->threshold = static_cast<int>(std::max(otsu, std::ceil(options.min_contrast * 255.0)));
+  if (a->threshold > otsu) cv::threshold(a->ink, binary, a->threshold, 255, cv::THRESH_BINARY);
+  a->components = std::make_unique<InkComponents>(binary);
+  a->groups = FindDigitGroups(binary, *a->components, options, work_scale * full_scale);
+  return a;
+}
+
+int TallestHeight(const std::vector<Group>& groups) {
+  int tallest = 0;
+  for (const Group& g : groups) tallest = std::max(tallest, g.box.height);
+  return tallest;
+}
+
+// Groups wider than a digit cut where their ink profile says touching digits meet.
+std::vector<Group> SplitTouching(const std::vector<Group>& groups, const InkComponents& ink) {
+  std::vector<cv::Rect> boxes;
+  for (const Group& group : groups) boxes.push_back(group.box);
+  std::vector<Group> split;
+  for (size_t i = 0; i < groups.size(); ++i) {
+    const Group& group = groups[i];
+    const std::vector<int> cuts =
+        TouchingDigitCuts(ink.Mask(group.labels, group.box), TypicalDigitWidth(boxes, i));
+    int left = 0;
+    for (size_t k = 0; k <= cuts.size(); ++k) {
+      const int right = k < cuts.size() ? cuts[k] : group.box.width;
+      split.push_back({cv::Rect(group.box.x + left, group.box.y, right - left, group.box.height),
+                       group.labels});
+      left = right;
+    }
+  }
+  return split;
+}
+
 }  // namespace
 
 cv::Mat NormalizeDigit(const cv::Mat& ink) {
@@ -458,44 +523,51 @@ std::vector<ExtractedDigit> ExtractDigits(const cv::Mat& image,
     full_scale = static_cast<double>(options.max_side) / std::max(grey.rows, grey.cols);
     cv::resize(grey, grey, cv::Size(), full_scale, full_scale, cv::INTER_AREA);
   }
-  const int work_factor = ShrinkFactor(std::min(grey.rows, grey.cols), options.analysis_side);
-  const cv::Mat work = Shrunk(grey, work_factor);
-  const double work_scale = static_cast<double>(work.cols) / grey.cols;  // work px per grey px
-  const cv::Mat overview =
-      Shrunk(work, ShrinkFactor(std::max(work.rows, work.cols), kOverviewSide));
-  const bool dark_ink = InkIsDark(overview);
-  const cv::Mat background = Background(overview, dark_ink, overview.data != grey.data);
-  cv::Mat work_background;
-  cv::resize(background, work_background, work.size(), 0, 0, cv::INTER_LINEAR);
-  const cv::Mat ink = InkOf(work, work_background, dark_ink);
-  cv::Mat binary;
-  const double otsu = cv::threshold(ink, binary, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
-  const int threshold = static_cast<int>(std::max(otsu, std::ceil(options.min_contrast * 255.0)));
-  if (threshold > otsu) cv::threshold(ink, binary, threshold, 255, cv::THRESH_BINARY);
-
-  const InkComponents components(binary);
-  for (const Group& group : FindDigitGroups(binary, components, options, work_scale * full_scale)) {
+  const int first_factor = ShrinkFactor(std::min(grey.rows, grey.cols), options.analysis_side);
+  std::unique_ptr<Analysis> analysis = Analyse(grey, first_factor, options, full_scale);
+  // Digits that came out only a few pixels tall in `work` (a short number written small on a
+  // large page) are found again where they are large enough to separate and threshold; the
+  // photos that need this are the ones that would otherwise read wrong or not at all.
+  const int found_height = TallestHeight(analysis->groups);
+  if (first_factor > 1 && found_height < kMinWorkDigitHeight) {
+    const int finer = found_height == 0
+                          ? std::max(1, first_factor / 4)
+                          : std::max(1, first_factor * found_height / (2 * kMinWorkDigitHeight));
+    if (finer < first_factor) {
+      std::unique_ptr<Analysis> second = Analyse(grey, finer, options, full_scale);
+      if (!second->groups.empty()) analysis = std::move(second);
+    }
+  }
+  const Analysis& a = *analysis;
+  std::vector<Group> groups = SplitTouching(a.groups, *a.components);
+  std::vector<cv::Rect> group_boxes;
+  for (const Group& group : groups) group_boxes.push_back(group.box);
+  const std::vector<int> rows = RowsOf(group_boxes);
+  for (const int index : ReadingOrder(group_boxes, rows)) {
+    const Group& group = groups[static_cast<size_t>(index)];
     Cut cut;
     cv::Rect region = group.box;  // where `cut.box` is relative to, in grey pixels
-    if (work.data == grey.data) {
-      cut = StretchDigit(ink(group.box), components.Mask(group.labels, group.box), threshold);
+    if (a.work.data == grey.data) {
+      cut =
+          StretchDigit(a.ink(group.box), a.components->Mask(group.labels, group.box), a.threshold);
     } else {
       // The digit's strokes found in `work`, widened by a pixel, mark where its ink may be at
       // full detail; other digits' ink stays out.
       const cv::Rect around =
-          (group.box + cv::Size(2, 2) - cv::Point(1, 1)) & cv::Rect({}, work.size());
+          (group.box + cv::Size(2, 2) - cv::Point(1, 1)) & cv::Rect({}, a.work.size());
       cv::Mat allowed;
-      cv::dilate(components.Mask(group.labels, around), allowed, cv::Mat());
-      region = Scaled(around, work_factor) & cv::Rect({}, grey.size());
+      cv::dilate(a.components->Mask(group.labels, around), allowed, cv::Mat());
+      region = Scaled(around, a.factor) & cv::Rect({}, grey.size());
       cv::resize(allowed, allowed, region.size(), 0, 0, cv::INTER_NEAREST);
       const cv::Mat detail =
-          InkOf(grey(region), BackgroundOf(background, grey.size(), region), dark_ink);
-      cut = StretchDigit(detail, (detail > threshold) & allowed, threshold);
+          InkOf(grey(region), BackgroundOf(a.background, grey.size(), region), a.dark_ink);
+      cut = StretchDigit(detail, (detail > a.threshold) & allowed, a.threshold);
     }
     if (cut.box.empty()) continue;
     ExtractedDigit digit;
     digit.image = NormalizeDigit(cut.ink);
     digit.box = Scaled(cut.box + region.tl(), 1.0 / full_scale) & cv::Rect({}, image.size());
+    digit.row = rows[static_cast<size_t>(index)];
     digits.push_back(std::move(digit));
   }
   return digits;

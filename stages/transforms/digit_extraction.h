@@ -30,9 +30,11 @@ struct DigitExtractOptions {
 struct ExtractedDigit {
   cv::Mat image;  // 28x28 CV_8UC1, white digit on black
   cv::Rect box;   // where it was found, in the original image's pixels
+  int row = 0;    // which line of writing it is on, 0 = top
 };
 
-// The digits found in `image` (CV_8U grey, BGR or BGRA), left to right; empty when none is.
+// The digits found in `image` (CV_8U grey, BGR or BGRA) in reading order (rows top to bottom,
+// left to right within a row); empty when none is.
 // Dark ink on light paper and light ink on a dark background both work: the polarity is read
 // from the picture. Thread-safe (no state).
 std::vector<ExtractedDigit> ExtractDigits(const cv::Mat& image, const DigitExtractOptions& options);

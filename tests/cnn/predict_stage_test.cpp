@@ -33,6 +33,7 @@ class PredictStage : public ::testing::Test {
     sample->label = 7;
     sample->source = "t10k#" + std::to_string(i);
     sample->box = cv::Rect(1, 2, 3, 4);
+    sample->row = static_cast<int>(i % 3);  // the line of writing the digit came from
     return sample;
   }
 
@@ -62,6 +63,7 @@ TEST_F(PredictStage, ClassifiesRawImagesLikeTheTrainedModel) {
     EXPECT_EQ(p.source, "t10k#" + std::to_string(i));
     EXPECT_EQ(p.label, 7);
     EXPECT_EQ(p.box, cv::Rect(1, 2, 3, 4));
+    EXPECT_EQ(p.row, i % 3);
     EXPECT_TRUE(p.error.empty());
     ASSERT_EQ(p.probabilities.size(), 10u);
     int best = 0;

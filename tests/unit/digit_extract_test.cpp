@@ -162,6 +162,30 @@ TEST_F(DigitExtractTest, SeveralDigitsComeLeftToRightWithTheirBoxes) {
   }
 }
 
+TEST_F(DigitExtractTest, NumbersTheLinesOfWritingTopToBottom) {
+  std::mt19937_64 rng(21);
+  // Two strips of real test digits, one above the other, as on a two-line sign.
+  const photos::Photo top =
+      photos::Render(photos::StripScene({Mnist(30), Mnist(31)}, {Label(30), Label(31)}, rng), rng);
+  const photos::Photo bottom = photos::Render(
+      photos::StripScene({Mnist(32), Mnist(33), Mnist(34)}, {Label(32), Label(33), Label(34)}, rng),
+      rng);
+  cv::Mat first = top.image, second = bottom.image;
+  if (first.channels() != 1) cv::cvtColor(first, first, cv::COLOR_BGR2GRAY);
+  if (second.channels() != 1) cv::cvtColor(second, second, cv::COLOR_BGR2GRAY);
+  const int width = std::max(first.cols, second.cols);
+  cv::copyMakeBorder(first, first, 0, 0, 0, width - first.cols, cv::BORDER_REPLICATE);
+  cv::copyMakeBorder(second, second, 0, 0, 0, width - second.cols, cv::BORDER_REPLICATE);
+  cv::Mat page;
+  cv::vconcat(first, second, page);
+  const auto samples = Extract(Photo(page));
+  ASSERT_EQ(samples.size(), 5u);
+  for (size_t k = 0; k < samples.size(); ++k) {
+    EXPECT_EQ(samples[k]->row, k < 2 ? 0 : 1) << "digit " << k;
+    EXPECT_EQ(samples[k]->part, static_cast<int>(k));
+  }
+}
+
 TEST_F(DigitExtractTest, BlankPageGivesNoDigitFoundNotAGuess) {
   std::mt19937_64 rng(3);
   photos::Scene scene = photos::SingleDigitScene(Mnist(0), 7, rng);

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <opencv2/imgcodecs.hpp>
 #include <random>
@@ -123,14 +124,56 @@ TEST(PredictionsTest, WritesJsonLinesAndExitsCleanlyWhenToldTo) {
             "\"top3\": [[{\"digit\": 4, \"p\": 0.9000}, {\"digit\": 7, \"p\": 0.0750}, "
             "{\"digit\": 9, \"p\": 0.0250}], [{\"digit\": 2, \"p\": 0.8000}, {\"digit\": 5, "
             "\"p\": 0.1500}, {\"digit\": 7, \"p\": 0.0500}]], \"boxes\": [[10, 20, 30, 40], "
-            "[50, 22, 28, 41]], \"label\": null, \"error\": null}\n"
+            "[50, 22, 28, 41]], \"rows\": [0, 0], \"label\": null, \"error\": null}\n"
             "{\"file\": \"photos/b, broken.png\", \"digits\": \"\", \"confidence\": [], "
-            "\"top3\": [], \"boxes\": [], \"label\": null, \"error\": \"cannot decode: "
+            "\"top3\": [], \"boxes\": [], \"rows\": [], \"label\": null, \"error\": \"cannot "
+            "decode: "
             "truncated JPEG\"}\n"
             "{\"file\": \"photos/c.png\", \"digits\": \"7\", \"confidence\": [0.9600], "
             "\"top3\": [[{\"digit\": 7, \"p\": 0.9600}, {\"digit\": 0, \"p\": 0.0300}, "
-            "{\"digit\": 2, \"p\": 0.0100}]], \"boxes\": [[1, 2, 3, 4]], \"label\": \"7\", "
-            "\"error\": null}\n");
+            "{\"digit\": 2, \"p\": 0.0100}]], \"boxes\": [[1, 2, 3, 4]], \"rows\": [0], "
+            "\"label\": \"7\", \"error\": null}\n");
+}
+
+TEST(PredictionsTest, MarksADigitReadWithLowConfidenceAsUncertain) {
+  // "4" at 0.9 and a "2" the model gives only 0.35: by default (0.5) the 2 is written "?", its
+  // guess kept in top3 and confidence; a threshold of 0 writes every guess.
+  for (const auto& [threshold, digits] :
+       std::vector<std::pair<std::string, std::string>>{{"", "4?"}, {"0", "42"}, {"0.95", "??"}}) {
+    TempDir dir;
+    const std::string output = dir.file("out.csv");
+    const Registry registry = StandardRegistry();
+    std::map<std::string, std::string> params = {{"output", output}};
+    if (!threshold.empty()) params["uncertain_below"] = threshold;
+    auto sink = OpenStage(registry, "predictions", params);
+    RecordingEmitter out;
+    sink->process({0, 0, 0, Reading("photos/a.png", 4, 0.9f, {10, 20, 30, 40}, 0, 2)}, out);
+    sink->process({0, 0, 0, Reading("photos/a.png", 2, 0.35f, {50, 22, 28, 41}, 1, 2)}, out);
+    testing::internal::CaptureStdout();
+    EXPECT_NO_THROW(sink->close(out));
+    testing::internal::GetCapturedStdout();
+    EXPECT_THAT(ReadFile(output), HasSubstr("photos/a.png," + digits + ",0.9000;0.3500,"))
+        << "uncertain_below=" << threshold;
+  }
+}
+
+TEST(PredictionsTest, TellsWhichLineOfWritingEachDigitIsOn) {
+  TempDir dir;
+  const std::string output = dir.file("out.jsonl");
+  const Registry registry = StandardRegistry();
+  auto sink = OpenStage(registry, "predictions", {{"output", output}, {"format", "jsonl"}});
+  RecordingEmitter out;
+  // A house number over a street number: "12" on the first line, "7" under it.
+  auto first = Reading("photos/sign.png", 1, 0.9f, {10, 10, 20, 40}, 0, 3);
+  auto second = Reading("photos/sign.png", 2, 0.9f, {40, 10, 30, 40}, 1, 3);
+  auto third = Reading("photos/sign.png", 7, 0.9f, {10, 80, 30, 40}, 2, 3);
+  third->row = 1;
+  for (const auto& reading : {first, second, third}) sink->process({0, 0, 0, reading}, out);
+  testing::internal::CaptureStdout();
+  EXPECT_NO_THROW(sink->close(out));
+  testing::internal::GetCapturedStdout();
+  EXPECT_THAT(ReadFile(output), HasSubstr("\"digits\": \"127\""));
+  EXPECT_THAT(ReadFile(output), HasSubstr("\"rows\": [0, 0, 1]"));
 }
 
 TEST(PredictionsTest, StreamsRowsToStdoutAsTheyComplete) {
