@@ -2,22 +2,7 @@
 # The command line as a script sees it: exit codes (0 ok, 1 run failure, 2 usage or invalid
 # graph) and an error for each class of broken graph, pointing at file:line:column.
 set -uo pipefail
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-failures=0
-
-# expect CODE PATTERN -- COMMAND...: the command exits with CODE and its output matches PATTERN.
-expect() {
-  local code=$1 pattern=$2; shift 3
-  local output status
-  output=$("$@" 2>&1); status=$?
-  if [[ $status -ne $code ]] || ! grep -qE -- "$pattern" <<<"$output"; then
-    echo "FAIL: $* → exit $status (wanted $code), output lacks /$pattern/:"
-    echo "$output" | sed 's/^/    /'
-    failures=$((failures + 1))
-  fi
-}
+source "$(dirname "$0")/lib/expect.sh"
 
 source_stage() {  # source_stage NAME [extra lines]
   printf 'stage {\n  name: "%s"\n  plugin: "idx_source"\n  param { key: "images" value: "%s" }\n%b}\n' \

@@ -4,22 +4,7 @@
 # written, arguments the graph file would refuse. Each must end in a clear error and the right
 # exit code (or, for SIGTERM, the same clean stop as Ctrl-C).
 set -uo pipefail
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-failures=0
-
-# expect CODE PATTERN -- COMMAND...: the command exits with CODE and its output matches PATTERN.
-expect() {
-  local code=$1 pattern=$2; shift 3
-  local output status
-  output=$("$@" 2>&1); status=$?
-  if [[ $status -ne $code ]] || ! grep -qaE -- "$pattern" <<<"$output"; then
-    echo "FAIL: $* → exit $status (wanted $code), output lacks /$pattern/:"
-    echo "$output" | head -c 2000 | sed 's/^/    /'
-    failures=$((failures + 1))
-  fi
-}
+source "$(dirname "$0")/lib/expect.sh"
 
 source_stage() {  # source_stage NAME EPOCHS
   printf 'stage { name: "%s" plugin: "idx_source"\n  param { key: "images" value: "%s" }\n  param { key: "epochs" value: "%s" } }\n' \
