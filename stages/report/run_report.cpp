@@ -8,7 +8,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "stages/text_fields.h"
+#include "pipeline/text_fields.h"
 
 namespace pipeline::cnn::report {
 namespace {

@@ -14,8 +14,8 @@
 #include "pipeline/payloads.h"
 #include "pipeline/registry.h"
 #include "pipeline/temp_files.h"
+#include "pipeline/text_fields.h"
 #include "stages/stage_registrations.h"
-#include "stages/text_fields.h"
 
 namespace pipeline {
 namespace {

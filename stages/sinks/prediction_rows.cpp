@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <numeric>
 
-#include "stages/text_fields.h"
+#include "pipeline/text_fields.h"
 namespace pipeline {
 namespace {
 

@@ -11,8 +11,8 @@
 #include <set>
 
 #include "pipeline/temp_files.h"
+#include "pipeline/text_fields.h"
 #include "pipeline/utf8.h"
-#include "stages/text_fields.h"
 
 namespace pipeline {
 namespace {

@@ -1,5 +1,5 @@
-// Quoting text for the CSV and JSON files the sinks write (header-only: both the standard stages
-// and the CNN report use it, and neither library links the other's way).
+// Quoting text for the CSV and JSON files sinks write (header-only, public: the standard stages,
+// the report and a plugin's own sink quote the same way).
 #pragma once
 
 #include <cstdio>
