@@ -104,4 +104,16 @@ std::string CreateTempFileFor(const std::string& target, int* fd) {
   return name;
 }
 
+void PrepareOutputFolder(const std::string& folder, const std::string& role) {
+  std::error_code error;
+  std::filesystem::create_directories(folder, error);
+  if (error || !std::filesystem::is_directory(folder)) {
+    throw std::runtime_error("cannot create the " + role + " folder " + folder +
+                             (error ? ": " + error.message() : ""));
+  }
+  // Temporary files left by a run that was killed (kill -9, a second Ctrl-C) are removed once
+  // their writer is gone; see RemoveStaleTempFiles.
+  RemoveStaleTempFiles(folder);
+}
+
 }  // namespace pipeline

@@ -20,4 +20,9 @@ std::string CreateTempFileFor(const std::string& target, int* fd = nullptr);
 // many were removed; errors are ignored (it is housekeeping).
 int RemoveStaleTempFiles(const std::string& folder);
 
+// Creates `folder` (and its parents) for a sink that writes files there and removes the stale
+// temporary files a killed run left in it. Throws std::runtime_error naming the folder and its
+// `role` ("checkpoint", "report") when it cannot be created.
+void PrepareOutputFolder(const std::string& folder, const std::string& role);
+
 }  // namespace pipeline

@@ -45,15 +45,7 @@ class CheckpointSink : public Stage {
     dir_ = params.get_string("dir");
     keep_best_ = params.get_bool("keep_best");
     metric_ = params.get_string("metric");
-    std::error_code error;
-    std::filesystem::create_directories(dir_, error);
-    if (error || !std::filesystem::is_directory(dir_)) {
-      throw std::runtime_error("cannot create the checkpoint folder " + dir_ +
-                               (error ? ": " + error.message() : ""));
-    }
-    // Temporary files left by a run that was killed (kill -9, a second Ctrl-C) are removed once
-    // their writer is gone; see RemoveStaleTempFiles.
-    RemoveStaleTempFiles(dir_);
+    PrepareOutputFolder(dir_, "checkpoint");
   }
 
   void process(const Message& msg, Emitter& /*out*/) override {

@@ -22,15 +22,7 @@ class ReportSink : public Stage {
  public:
   void open(const Params& params) override {
     dir_ = params.get_string("dir");
-    std::error_code error;
-    std::filesystem::create_directories(dir_, error);
-    if (error || !std::filesystem::is_directory(dir_)) {
-      throw std::runtime_error("cannot create the report folder " + dir_ +
-                               (error ? ": " + error.message() : ""));
-    }
-    // Temporary files left by a run that was killed (kill -9, a second Ctrl-C) are removed once
-    // their writer is gone; see RemoveStaleTempFiles.
-    RemoveStaleTempFiles(dir_);
+    PrepareOutputFolder(dir_, "report");
     context_.graph_file = env().graph_file;
     context_.graph_text = env().graph_text;
     context_.seed = env().graph_seed;
