@@ -8,34 +8,23 @@
 #include <string>
 #include <vector>
 
-#include "stages/sources/idx_reader.h"
 #include "stages/transforms/digit_extraction.h"
+#include "tests/unit/mnist_test_set.h"
 #include "tools/digit_photo_categories.h"
 
 namespace pipeline {
 namespace {
 
-const std::string kMnistDir = PIPELINE_MNIST_DIR;
-
 class DigitExtractRowsTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    images_ = new IdxImages(ReadIdxImages(kMnistDir + "/t10k-images-idx3-ubyte.gz"));
-    labels_ = new std::vector<int32_t>(ReadIdxLabels(kMnistDir + "/t10k-labels-idx1-ubyte.gz"));
-  }
-  static void TearDownTestSuite() {
-    delete images_;
-    delete labels_;
-  }
-
   // A photo of `category` made of the next test digits, stored as a phone would (JPEG).
   static photos::Photo Next(photos::Category category, std::mt19937_64& rng) {
     const int count = photos::DigitCount(category, rng);
     std::vector<cv::Mat> digits;
     std::vector<int> labels;
     for (int k = 0; k < count; ++k, ++next_) {
-      digits.push_back(images_->image(next_));
-      labels.push_back((*labels_)[static_cast<size_t>(next_)]);
+      digits.push_back(mnist_test::Images().image(next_));
+      labels.push_back(mnist_test::Labels()[static_cast<size_t>(next_)]);
     }
     photos::Photo photo = photos::Render(photos::CategoryScene(category, digits, labels, rng), rng);
     photo.image = cv::imdecode(photos::Encode(photo.image, true, 85), cv::IMREAD_UNCHANGED);
@@ -63,8 +52,6 @@ class DigitExtractRowsTest : public ::testing::Test {
     return right;
   }
 
-  static inline IdxImages* images_ = nullptr;
-  static inline std::vector<int32_t>* labels_ = nullptr;
   static inline int next_ = 0;
 };
 

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "pipeline/payloads.h"
-#include "stages/sources/idx_reader.h"
 #include "stages/transforms/digit_extraction.h"
+#include "tests/unit/mnist_test_set.h"
 #include "tests/unit/stage_test_util.h"
 #include "tools/digit_photos.h"
 
@@ -24,21 +24,10 @@ using stage_test::OpenStage;
 using stage_test::RecordingEmitter;
 using stage_test::StandardRegistry;
 
-const std::string kMnistDir = PIPELINE_MNIST_DIR;
-
 class DigitExtractTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    images_ = new IdxImages(ReadIdxImages(kMnistDir + "/t10k-images-idx3-ubyte.gz"));
-    labels_ = new std::vector<int32_t>(ReadIdxLabels(kMnistDir + "/t10k-labels-idx1-ubyte.gz"));
-  }
-  static void TearDownTestSuite() {
-    delete images_;
-    delete labels_;
-  }
-
-  static cv::Mat Mnist(int index) { return images_->image(index); }
-  static int Label(int index) { return (*labels_)[static_cast<size_t>(index)]; }
+  static cv::Mat Mnist(int index) { return mnist_test::Images().image(index); }
+  static int Label(int index) { return mnist_test::Labels()[static_cast<size_t>(index)]; }
 
   // Runs the digit_extract stage on one sample; returns what it emitted.
   static std::vector<std::shared_ptr<const Sample>> Extract(std::shared_ptr<const Sample> in) {
@@ -64,9 +53,6 @@ class DigitExtractTest : public ::testing::Test {
     sample->origin = std::make_shared<const cv::Mat>(image);
     return sample;
   }
-
-  static inline IdxImages* images_ = nullptr;
-  static inline std::vector<int32_t>* labels_ = nullptr;
 };
 
 double Correlation(const cv::Mat& a, const cv::Mat& b) {

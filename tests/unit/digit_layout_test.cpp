@@ -9,27 +9,18 @@
 #include <string>
 #include <vector>
 
-#include "stages/sources/idx_reader.h"
+#include "tests/unit/mnist_test_set.h"
 
 namespace pipeline {
 namespace {
 
-const std::string kMnistDir = PIPELINE_MNIST_DIR;
-
 class DigitLayoutTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    images_ = new IdxImages(ReadIdxImages(kMnistDir + "/t10k-images-idx3-ubyte.gz"));
-  }
-  static void TearDownTestSuite() { delete images_; }
-
   // The digit's strokes, cropped to its ink.
   static cv::Mat Strokes(int index) {
-    const cv::Mat mask = images_->image(index) > 100;
+    const cv::Mat mask = mnist_test::Images().image(index) > 100;
     return mask(cv::boundingRect(mask)).clone();
   }
-
-  static inline IdxImages* images_ = nullptr;
 };
 
 // Two digits side by side, `overlap` columns of the second drawn over the first's last ones.
