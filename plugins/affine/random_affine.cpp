@@ -4,7 +4,10 @@
 // The warp is p' = A (p - c) + c + t about the image centre c, with A = rotation · shear · scale
 // drawn per sample. With keep_in_frame, the ink's bounding box is pushed through A first: if the
 // warped box is larger than the frame A shrinks until it fits, then t is moved just enough that
-// the box lies inside, `margin` pixels from the edge. The box is grown by the reach of bilinear
+// the box lies inside, `margin` pixels from the edge. This applies only to content that has a
+// margin to begin with (its box fits inside the margins unwarped, as an MNIST digit does): a
+// full-frame picture (Fashion-MNIST, a photo) is warped exactly as drawn, never shrunk to fit a
+// margin it never had — shrinking it would train on smaller pictures than the test shows. The box is grown by the reach of bilinear
 // sampling, so the outermost `margin` rings of pixels receive no ink (nothing brighter than the
 // ink threshold, 2% of the image's range): a digit is never cut, whatever the draw, and most
 // draws are left exactly as drawn. A margin of 2 leaves room for a later elastic distortion.
@@ -90,6 +93,12 @@ void KeepInFrame(const InkBox& box, const cv::Size& size, const cv::Vec2d& centr
   const cv::Vec2d frame_high(size.width - margin, size.height - margin);
   // An image of a pixel or two has no room to keep anything in: warp it as drawn.
   if (frame_high[0] <= frame_low[0] || frame_high[1] <= frame_low[1]) return;
+  // Content without a margin of its own (its unwarped box does not fit inside the margins) is
+  // warped as drawn: there is no frame it was kept in.
+  if (box.right - box.left > frame_high[0] - frame_low[0] ||
+      box.bottom - box.top > frame_high[1] - frame_low[1]) {
+    return;
+  }
   double shrink = 1;
   for (int i = 0; i < 2; ++i) {
     const double room = frame_high[i] - frame_low[i];
@@ -179,7 +188,9 @@ void RegisterRandomAffine(pipeline::Registry& registry) {
                  "largest shift, as a fraction of the width (x) and height (y)"),
       FloatParam("max_shear", 10, 0, 60, "largest horizontal shear angle in degrees, either way"),
       BoolParam("keep_in_frame", true,
-                "shrink and shift each warp as needed so that no ink leaves the image"),
+                "shrink and shift each warp as needed so that no ink leaves the image; only for "
+                "content that fits inside the margins as it is (a centred digit): full-frame "
+                "pictures are warped as drawn, never shrunk"),
       IntParam("margin", 2, 1, 10,
                "with keep_in_frame: rings of pixels along the edge that must stay free of ink"),
       augment::FillParam(),
