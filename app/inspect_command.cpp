@@ -151,6 +151,14 @@ void Training(const ModelSnapshot& snapshot, std::ostream& out) {
   } else {
     out << "normalization: none recorded\n";
   }
+  if (!snapshot.dataset_name.empty()) out << "dataset: " << snapshot.dataset_name << "\n";
+  if (!snapshot.class_names.empty()) {
+    out << "classes:";
+    for (size_t i = 0; i < snapshot.class_names.size(); ++i) {
+      out << (i == 0 ? " " : ", ") << i << " " << snapshot.class_names[i];
+    }
+    out << "\n";
+  }
 }
 
 void History(const ModelSnapshot& snapshot, std::ostream& out) {

@@ -94,6 +94,15 @@ ParamSpec FloatParam(std::string name, double default_value, double min, double 
   return spec;
 }
 
+ParamSpec FloatOrKeywordParam(std::string name, std::string keyword, double min, double max,
+                              std::string doc) {
+  ParamSpec spec = MakeSpec(std::move(name), ParamType::kFloat, keyword, std::move(doc));
+  spec.min = min;
+  spec.max = max;
+  spec.choices = {std::move(keyword)};
+  return spec;
+}
+
 ParamSpec BoolParam(std::string name, bool default_value, std::string doc) {
   return MakeSpec(std::move(name), ParamType::kBool, default_value ? "true" : "false",
                   std::move(doc));
@@ -118,6 +127,10 @@ ParamSpec ChoiceParam(std::string name, std::string default_value,
 }
 
 std::string CheckParamValue(const ParamSpec& spec, const std::string& text) {
+  const bool numeric = spec.type == ParamType::kInt || spec.type == ParamType::kFloat;
+  if (numeric && std::find(spec.choices.begin(), spec.choices.end(), text) != spec.choices.end()) {
+    return "";
+  }
   switch (spec.type) {
     case ParamType::kInt: {
       int64_t value = 0;
@@ -129,7 +142,10 @@ std::string CheckParamValue(const ParamSpec& spec, const std::string& text) {
     }
     case ParamType::kFloat: {
       double value = 0;
-      if (!ParseFloat(text, value)) return "expects a number, got \"" + text + "\"";
+      if (!ParseFloat(text, value)) {
+        return "expects a number" + (spec.choices.empty() ? "" : " or " + spec.choices[0]) +
+               ", got \"" + text + "\"";
+      }
       if (value < spec.min || value > spec.max) {
         return "value " + text + " is out of range " + RangeText(spec);
       }

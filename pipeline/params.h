@@ -23,7 +23,8 @@ struct ParamSpec {
   // Inclusive bounds for kInt and kFloat.
   double min = -std::numeric_limits<double>::infinity();
   double max = std::numeric_limits<double>::infinity();
-  // Allowed values for kChoice.
+  // Allowed values for kChoice; for kInt and kFloat, words accepted besides a number (e.g.
+  // "auto", which the stage resolves itself).
   std::vector<std::string> choices;
   std::string doc;
 };
@@ -33,6 +34,10 @@ ParamSpec IntParam(std::string name, int64_t default_value, double min, double m
                    std::string doc);
 ParamSpec FloatParam(std::string name, double default_value, double min, double max,
                      std::string doc);
+// A number in [min, max] or the word `keyword` (also its default), e.g.
+// normalize's mean: a value, or "auto" to take it from the data.
+ParamSpec FloatOrKeywordParam(std::string name, std::string keyword, double min, double max,
+                              std::string doc);
 ParamSpec BoolParam(std::string name, bool default_value, std::string doc);
 ParamSpec StringParam(std::string name, std::string default_value, std::string doc);
 ParamSpec RequiredStringParam(std::string name, std::string doc);

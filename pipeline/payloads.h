@@ -31,6 +31,29 @@ struct Normalization {
   }
 };
 
+// What a dataset source knows about the data as a whole, shared by every sample it emits so that
+// stages downstream take it from the stream instead of from their own params: the class names
+// (reports, predictions, checkpoints) and the training images' pixel statistics (`normalize`
+// with mean/std auto).
+struct DatasetInfo {
+  std::string name;                      // "Fashion-MNIST"; empty when the source names none
+  std::vector<std::string> class_names;  // one per label 0..n-1; empty: the labels themselves
+  // Mean and standard deviation of the training images' pixels scaled to [0, 1], over every
+  // pixel and channel; has_statistics false when the source measured none.
+  bool has_statistics = false;
+  double mean = 0.0;
+  double std = 1.0;
+  std::string statistics_source;  // the file they were measured on
+
+  // The name of class `label`: its class name when there is one, else the number itself.
+  std::string ClassName(int label) const {
+    if (label >= 0 && label < static_cast<int>(class_names.size())) {
+      return class_names[static_cast<size_t>(label)];
+    }
+    return std::to_string(label);
+  }
+};
+
 // "rows x cols x channels" (28x28x1), the way errors about image and batch shapes name them.
 inline std::string ShapeText(int rows, int cols, int channels) {
   return std::to_string(rows) + "x" + std::to_string(cols) + "x" + std::to_string(channels);
@@ -54,6 +77,9 @@ struct Sample : Payload {
   // Transforms copy it from their input.
   int64_t planned_epochs = 0;
   Normalization normalization;
+  // The dataset it belongs to, when its source describes one (idx_source does); null otherwise.
+  // Transforms copy it from their input.
+  std::shared_ptr<const DatasetInfo> dataset;
   // Set when there is nothing to classify (unreadable file, no digit found); `image` is then
   // empty. Stages pass such samples on so the error reaches the output, one row per file.
   std::string error;
@@ -88,6 +114,7 @@ struct Batch : Payload {
   int64_t epoch_size = 0;      // samples per epoch at the source, 0 when unknown
   int64_t planned_epochs = 0;  // passes the source makes, 0 when unknown (Sample::planned_epochs)
   Normalization normalization;
+  std::shared_ptr<const DatasetInfo> dataset;  // the first sample's (Sample::dataset)
 };
 
 // A classifier's answer for one sample (one digit of a photo, or one MNIST image).
@@ -101,6 +128,8 @@ struct Prediction : Payload {
   int predicted = -1;  // -1 when there was nothing to classify (see error)
   float confidence = 0;
   std::vector<float> probabilities;  // one per class
+  // The model's class names, label 0 first; null or empty when its classes are their numbers.
+  std::shared_ptr<const std::vector<std::string>> class_names;
   std::string error;  // why there is no prediction: unreadable file, no digit found, ...
   // Copied from the sample: digit `part` of `parts` found in `origin`, on line `row`.
   int part = 0;

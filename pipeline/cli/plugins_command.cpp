@@ -29,6 +29,7 @@ std::string ParamConstraint(const ParamSpec& spec) {
     } else if (has_max) {
       text << "<= " << spec.max;
     }
+    for (const auto& word : spec.choices) text << ", or " << word;
   } else if (spec.type == ParamType::kChoice) {
     text << "one of";
     for (const auto& choice : spec.choices) text << " " << choice;

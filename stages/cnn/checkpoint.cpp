@@ -68,6 +68,9 @@ std::shared_ptr<const ModelSnapshot> Decode(const proto::CheckpointBody& body) {
   snapshot->metrics.assign(body.metrics().begin(), body.metrics().end());
   snapshot->graph_text = body.graph_text();
   snapshot->graph_file = body.graph_file();
+  snapshot->dataset_name = body.dataset().name();
+  snapshot->class_names.assign(body.dataset().class_names().begin(),
+                               body.dataset().class_names().end());
   return snapshot;
 }
 
@@ -96,6 +99,8 @@ proto::CheckpointBody SnapshotToBody(const ModelSnapshot& snapshot) {
   for (const proto::EpochMetrics& row : snapshot.metrics) *body.add_metrics() = row;
   body.set_graph_text(snapshot.graph_text);
   body.set_graph_file(snapshot.graph_file);
+  body.mutable_dataset()->set_name(snapshot.dataset_name);
+  for (const std::string& name : snapshot.class_names) body.mutable_dataset()->add_class_names(name);
   body.set_writer("pipeline cnn stages, checkpoint format " +
                   std::to_string(kCheckpointFormatVersion));
   return body;

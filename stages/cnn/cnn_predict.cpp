@@ -60,6 +60,9 @@ class CnnPredict : public Stage {
     snapshot_ = cnn::LoadCheckpoint(path);
     checkpoint_ = path;
     model_ = cnn::RestoreModel(*snapshot_);
+    if (!snapshot_->class_names.empty()) {
+      class_names_ = std::make_shared<const std::vector<std::string>>(snapshot_->class_names);
+    }
     batch_size_ = static_cast<int>(params.get_int("batch"));
     top_k_ = static_cast<int>(params.get_int("top_k"));
     const proto::InputShape& input = snapshot_->spec.input();
@@ -169,6 +172,7 @@ class CnnPredict : public Stage {
     const auto best = std::max_element(row, row + classes);
     prediction.predicted = static_cast<int>(best - row);
     prediction.confidence = *best;
+    prediction.class_names = class_names_;
     if (top_k_ <= 0 || top_k_ >= classes) return;
     // Keep the k most likely classes' probabilities; zero the rest.
     std::vector<int> order(static_cast<size_t>(classes));
@@ -186,6 +190,7 @@ class CnnPredict : public Stage {
   std::unique_ptr<cnn::Model> model_;
   int batch_size_ = 256;
   int top_k_ = 0;
+  std::shared_ptr<const std::vector<std::string>> class_names_;  // null: numbered classes
   int rows_ = 0, cols_ = 0, channels_ = 0;
   std::vector<Waiting> waiting_;
   std::vector<float> inputs_;

@@ -252,6 +252,7 @@ class CnnTrain : public Stage {
       throw std::runtime_error(e.what());
     }
     normalization_ = batch.normalization;
+    if (batch.dataset) dataset_ = batch.dataset;
     if (resume_) RestoreFromResume(schedule);
     trainer_->set_lr_scale(callbacks_.lr_scale());
   }
@@ -496,6 +497,10 @@ class CnnTrain : public Stage {
     position.set_epoch_size(epoch_size_);
     callbacks_.save(&position);
     snapshot->normalization = normalization_;
+    if (dataset_) {
+      snapshot->dataset_name = dataset_->name;
+      snapshot->class_names = dataset_->class_names;
+    }
     snapshot->metrics = metrics_;
     snapshot->graph_text = env().graph_text;
     snapshot->graph_file = env().graph_file;
@@ -513,6 +518,7 @@ class CnnTrain : public Stage {
   std::unique_ptr<cnn::Trainer> trainer_;
   std::unique_ptr<cnn::TrainingProgress> progress_;
   Normalization normalization_;
+  std::shared_ptr<const DatasetInfo> dataset_;  // what the first batch said it came from
   int64_t batch_size_ = 0, epoch_size_ = 0, steps_per_epoch_ = 0;
   std::vector<proto::EpochMetrics> metrics_;
 

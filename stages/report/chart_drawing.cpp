@@ -141,4 +141,10 @@ int DrawLegendEntry(cv::Mat& image, cv::Point start, const std::string& text,
   return start.x + LegendEntryWidth(text) + 24;
 }
 
+std::string ClassLabel(const std::vector<std::string>& class_names, int k, size_t longest) {
+  if (k < 0 || k >= static_cast<int>(class_names.size())) return std::to_string(k);
+  const std::string& name = class_names[static_cast<size_t>(k)];
+  return name.size() <= longest ? name : name.substr(0, longest - 1) + ".";
+}
+
 }  // namespace pipeline::cnn::report

@@ -8,6 +8,10 @@
 
 namespace pipeline::cnn::report {
 
+// The name charts give class `k`: its class name (cut to `longest` characters with "."), or the
+// number when the data named no classes.
+std::string ClassLabel(const std::vector<std::string>& class_names, int k, size_t longest = 12);
+
 // BGR, as OpenCV stores pixels. The three series colours are the usual blue, orange and green,
 // told apart by most colour-blind readers.
 inline const cv::Scalar kBackground{255, 255, 255};

@@ -13,7 +13,8 @@
 namespace pipeline::cnn::report {
 namespace {
 
-constexpr int kLeft = 96;    // room for "true class" and the row labels
+constexpr int kLeft = 96;    // room for "true class" and the row labels (numbers)
+constexpr int kNamedLeft = 200;  // ... and for "9 Ankle boot"
 constexpr int kTop = 64;     // title and subtitle
 constexpr int kBottom = 70;  // column labels and "predicted class"
 constexpr int kRight = 24;
@@ -26,14 +27,16 @@ cv::Scalar Mix(const cv::Scalar& from, const cv::Scalar& to, double t) {
 
 int ConfusionCellSize(int classes) { return std::clamp(520 / std::max(classes, 1), 14, 56); }
 
-cv::Mat DrawConfusion(const proto::EpochMetrics& metrics) {
+cv::Mat DrawConfusion(const proto::EpochMetrics& metrics,
+                      const std::vector<std::string>& class_names) {
+  const int left = class_names.empty() ? kLeft : kNamedLeft;
   const int classes = metrics.classes();
   if (classes <= 0 || metrics.confusion_size() != classes * classes) {
     throw std::invalid_argument("the metrics hold no confusion matrix");
   }
   const int cell = ConfusionCellSize(classes);
   const int side = cell * classes;
-  cv::Mat image(kTop + side + kBottom, kLeft + side + kRight, CV_8UC3, kBackground);
+  cv::Mat image(kTop + side + kBottom, left + side + kRight, CV_8UC3, kBackground);
 
   std::vector<int64_t> row_totals(static_cast<size_t>(classes), 0);
   int64_t largest_mistake = 0;
@@ -58,7 +61,7 @@ cv::Mat DrawConfusion(const proto::EpochMetrics& metrics) {
   for (int r = 0; r < classes; ++r) {
     for (int c = 0; c < classes; ++c) {
       const int64_t count = metrics.confusion(r * classes + c);
-      const cv::Rect box(kLeft + c * cell, kTop + r * cell, cell, cell);
+      const cv::Rect box(left + c * cell, kTop + r * cell, cell, cell);
       double shade = 0;
       cv::Scalar colour = kBackground;
       if (r == c) {
@@ -80,20 +83,22 @@ cv::Mat DrawConfusion(const proto::EpochMetrics& metrics) {
       }
     }
   }
-  cv::rectangle(image, cv::Rect(kLeft, kTop, side, side), kInk, 1);
+  cv::rectangle(image, cv::Rect(left, kTop, side, side), kInk, 1);
 
   const double label_font = std::min(kTickFont, cell / 60.0);
   const int label_every = cell >= 20 ? 1 : 5;  // every class's label when they fit
   for (int k = 0; k < classes; k += label_every) {
     const std::string label = std::to_string(k);
-    DrawText(image, label, {kLeft - 8, kTop + k * cell + cell / 2}, Align::kEnd, Align::kCenter,
-             label_font, kInk);
-    DrawText(image, label, {kLeft + k * cell + cell / 2, kTop + side + 8}, Align::kCenter,
+    const std::string row_label =
+        class_names.empty() ? label : label + " " + ClassLabel(class_names, k, 14);
+    DrawText(image, row_label, {left - 8, kTop + k * cell + cell / 2}, Align::kEnd,
+             Align::kCenter, label_font, kInk);
+    DrawText(image, label, {left + k * cell + cell / 2, kTop + side + 8}, Align::kCenter,
              Align::kStart, label_font, kInk);
   }
-  DrawText(image, "predicted class", {kLeft + side / 2, kTop + side + 36}, Align::kCenter,
+  DrawText(image, "predicted class", {left + side / 2, kTop + side + 36}, Align::kCenter,
            Align::kStart, kLabelFont, kInk);
-  DrawVerticalText(image, "true class", {kLeft - 60, kTop + side / 2}, kLabelFont, kInk);
+  DrawVerticalText(image, "true class", {class_names.empty() ? left - 60 : 16, kTop + side / 2}, kLabelFont, kInk);
   return image;
 }
 

@@ -1,6 +1,9 @@
 // confusion.png: the confusion matrix as a heat map with the count in every cell.
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include <opencv2/core.hpp>
 
 #include "metrics.pb.h"
@@ -14,6 +17,9 @@ int ConfusionCellSize(int classes);
 // by the share of their class they make up, mistakes red by their count relative to the largest
 // mistake, so that even a single mistake shows. Throws std::invalid_argument when `metrics`
 // holds no confusion matrix (classes x classes counts).
-cv::Mat DrawConfusion(const proto::EpochMetrics& metrics);
+// Rows are labelled with the class names when given (columns with the numbers, since names do
+// not fit under narrow cells: "0 T-shirt/top" on the row says which is which).
+cv::Mat DrawConfusion(const proto::EpochMetrics& metrics,
+                      const std::vector<std::string>& class_names = {});
 
 }  // namespace pipeline::cnn::report

@@ -33,23 +33,31 @@ cv::Mat Enlarged(const cv::Mat& pixels) {
   return big;
 }
 
-void DrawTile(cv::Mat& image, const Mistake& mistake, cv::Point corner) {
+void DrawTile(cv::Mat& image, const Mistake& mistake, cv::Point corner,
+              const std::vector<std::string>& class_names) {
   const cv::Mat picture = Enlarged(mistake.image);
   const int x = corner.x + (kMistakeTileWidth - picture.cols) / 2;
   const int y = corner.y + 4;
   picture.copyTo(image(cv::Rect(x, y, picture.cols, picture.rows)));
   cv::rectangle(image, cv::Rect(x - 1, y - 1, picture.cols + 2, picture.rows + 2), kFaintInk, 1);
   const int centre = corner.x + kMistakeTileWidth / 2;
-  const std::string truth = "true " + std::to_string(mistake.label);
-  const std::string answer = "said " + std::to_string(mistake.predicted);
-  // "true 4  said 9" with the wrong answer in red.
+  const std::string truth = "true " + ClassLabel(class_names, mistake.label);
+  const std::string answer = "said " + ClassLabel(class_names, mistake.predicted);
+  // "true 4  said 9" with the wrong answer in red; class names too long for one line take two.
   const int gap = 8;
   const int width = TextSize(truth, kTickFont).width + gap + TextSize(answer, kTickFont).width;
-  const int text_y = y + kPictureSide + 8;
-  const int left = centre - width / 2;
-  DrawText(image, truth, {left, text_y}, Align::kStart, Align::kStart, kTickFont, kInk);
-  DrawText(image, answer, {left + width, text_y}, Align::kEnd, Align::kStart, kTickFont,
-           kWrongColour);
+  int text_y = y + kPictureSide + 8;
+  if (width <= kMistakeTileWidth - 4) {
+    const int left = centre - width / 2;
+    DrawText(image, truth, {left, text_y}, Align::kStart, Align::kStart, kTickFont, kInk);
+    DrawText(image, answer, {left + width, text_y}, Align::kEnd, Align::kStart, kTickFont,
+             kWrongColour);
+  } else {
+    DrawText(image, truth, {centre, text_y - 2}, Align::kCenter, Align::kStart, kSmallFont, kInk);
+    text_y += 12;
+    DrawText(image, answer, {centre, text_y - 2}, Align::kCenter, Align::kStart, kSmallFont,
+             kWrongColour);
+  }
   char confidence[32];
   std::snprintf(confidence, sizeof(confidence), "%.1f%% sure", 100.0 * mistake.confidence);
   DrawText(image, confidence, {centre, text_y + 20}, Align::kCenter, Align::kStart, kSmallFont,
@@ -58,7 +66,8 @@ void DrawTile(cv::Mat& image, const Mistake& mistake, cv::Point corner) {
 
 }  // namespace
 
-cv::Mat DrawMistakes(const std::vector<Mistake>& mistakes, int64_t epoch) {
+cv::Mat DrawMistakes(const std::vector<Mistake>& mistakes, int64_t epoch,
+                     const std::vector<std::string>& class_names) {
   const int rows =
       std::max(1, (static_cast<int>(mistakes.size()) + kMistakeColumns - 1) / kMistakeColumns);
   const int margin = 10;
@@ -75,7 +84,8 @@ cv::Mat DrawMistakes(const std::vector<Mistake>& mistakes, int64_t epoch) {
     const int column = static_cast<int>(i) % kMistakeColumns;
     DrawTile(
         image, mistakes[i],
-        {margin + column * kMistakeTileWidth, kMistakesTitleHeight + row * kMistakeTileHeight});
+        {margin + column * kMistakeTileWidth, kMistakesTitleHeight + row * kMistakeTileHeight},
+        class_names);
   }
   return image;
 }

@@ -16,6 +16,8 @@ inline constexpr int kMistakesTitleHeight = 48;
 
 // A grid of kMistakeColumns tiles per row, in the given order; `epoch` (0-based) is named in the
 // title. With no mistakes the image says so.
-cv::Mat DrawMistakes(const std::vector<Mistake>& mistakes, int64_t epoch);
+// Labels are class names when given, else the numbers.
+cv::Mat DrawMistakes(const std::vector<Mistake>& mistakes, int64_t epoch,
+                     const std::vector<std::string>& class_names = {});
 
 }  // namespace pipeline::cnn::report

@@ -25,7 +25,8 @@ std::string Percent(double fraction) {
 
 int PerClassWidth(int classes) { return std::max(1000, kLeft + kRight + classes * kMinGroupWidth); }
 
-cv::Mat DrawPerClass(const proto::EpochMetrics& metrics) {
+cv::Mat DrawPerClass(const proto::EpochMetrics& metrics,
+                     const std::vector<std::string>& class_names) {
   const int classes = metrics.per_class_size();
   if (classes == 0) throw std::invalid_argument("the metrics hold no per-class figures");
   const int width = PerClassWidth(classes);
@@ -80,7 +81,8 @@ cv::Mat DrawPerClass(const proto::EpochMetrics& metrics) {
       DrawText(image, Percent(b.value), {b.left + bar / 2, top - 4}, Align::kCenter, Align::kEnd,
                kSmallFont, kInk);
     }
-    DrawText(image, "class " + std::to_string(c), {centre, bottom + 10}, Align::kCenter,
+    DrawText(image, class_names.empty() ? "class " + std::to_string(c) : ClassLabel(class_names, c),
+             {centre, bottom + 10}, Align::kCenter,
              Align::kStart, kTickFont, kInk);
     DrawText(image, "n=" + std::to_string(row.support()), {centre, bottom + 30}, Align::kCenter,
              Align::kStart, kSmallFont, kFaintInk);

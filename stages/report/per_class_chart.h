@@ -2,6 +2,9 @@
 // bars with their values.
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include <opencv2/core.hpp>
 
 #include "metrics.pb.h"
@@ -14,6 +17,8 @@ inline constexpr int kPerClassHeight = 480;
 int PerClassWidth(int classes);
 
 // Throws std::invalid_argument when `metrics` holds no per-class figures.
-cv::Mat DrawPerClass(const proto::EpochMetrics& metrics);
+// Each group is labelled with its class name when given, else "class N".
+cv::Mat DrawPerClass(const proto::EpochMetrics& metrics,
+                     const std::vector<std::string>& class_names = {});
 
 }  // namespace pipeline::cnn::report

@@ -30,6 +30,33 @@ std::string Fixed(double value, int decimals) {
 
 std::string Percent(double fraction) { return Fixed(100 * fraction, 2) + "%"; }
 
+// Three significant digits: a one-cycle schedule ends near 1e-8, which fixed decimals show as 0.
+std::string Significant(double value) {
+  char text[48];
+  std::snprintf(text, sizeof(text), "%.3g", value);
+  return text;
+}
+
+std::string ClassName(const proto::RunReport& report, int label) {
+  if (label >= 0 && label < report.class_names_size()) return report.class_names(label);
+  return std::to_string(label);
+}
+
+// "train_fashion.graph: Fashion-MNIST, seed" — the page's title and heading.
+std::string Title(const proto::RunReport& report) {
+  std::string title = report.graph_file().empty() ? std::string("run report") : report.graph_file();
+  std::string about = report.dataset();
+  if (!report.model_name().empty()) about += (about.empty() ? "" : ", ") + report.model_name();
+  return about.empty() ? title : title + ": " + about;
+}
+
+bool AnyValidation(const proto::RunReport& report) {
+  for (const proto::EpochMetrics& row : report.epochs()) {
+    if (row.has_validation()) return true;
+  }
+  return false;
+}
+
 void SettingRow(std::ostream& html, const std::string& name, const std::string& value) {
   if (value.empty()) return;
   html << "<tr><th class=\"text\">" << EscapeHtml(name) << "</th><td class=\"text\">"
@@ -37,9 +64,7 @@ void SettingRow(std::ostream& html, const std::string& name, const std::string& 
 }
 
 void Summary(std::ostream& html, const proto::RunReport& report) {
-  const std::string title =
-      report.graph_file().empty() ? std::string("run report") : report.graph_file();
-  html << "<h1>" << EscapeHtml(title) << "</h1>\n<p class=\"summary\">";
+  html << "<h1>" << EscapeHtml(Title(report)) << "</h1>\n<p class=\"summary\">";
   if (report.epochs_size() > 0) {
     const proto::EpochMetrics& last = report.epochs(report.epochs_size() - 1);
     html << "after epoch " << last.epoch() + 1;
@@ -57,17 +82,21 @@ void Summary(std::ostream& html, const proto::RunReport& report) {
 }
 
 void EpochTable(std::ostream& html, const proto::RunReport& report) {
+  // Validation columns only for runs that have a validation input.
+  const bool validation = AnyValidation(report);
   html << "<h2>Epochs</h2>\n<table>\n<tr><th>epoch</th><th>learning rate</th><th>train loss</th>"
-          "<th>train acc</th><th>validation loss</th><th>validation acc</th><th>test loss</th>"
-          "<th>test acc</th><th>images/s</th><th>train s</th><th>test s</th></tr>\n";
+          "<th>train acc</th>"
+       << (validation ? "<th>validation loss</th><th>validation acc</th>" : "")
+       << "<th>test loss</th><th>test acc</th><th>images/s</th><th>train s</th><th>test s</th>"
+          "</tr>\n";
   for (const proto::EpochMetrics& row : report.epochs()) {
-    html << "<tr><td>" << row.epoch() + 1 << "</td><td>" << Fixed(row.learning_rate(), 6)
+    html << "<tr><td>" << row.epoch() + 1 << "</td><td>" << Significant(row.learning_rate())
          << "</td><td>" << Fixed(row.train_loss(), 4) << "</td><td>"
          << Percent(row.train_accuracy()) << "</td>";
     if (row.has_validation()) {
       html << "<td>" << Fixed(row.validation_loss(), 4) << "</td><td>"
            << Percent(row.validation_accuracy()) << "</td>";
-    } else {
+    } else if (validation) {
       html << "<td>-</td><td>-</td>";
     }
     if (row.has_test()) {
@@ -94,7 +123,9 @@ void PerClassTable(std::ostream& html, const proto::RunReport& report) {
           "<th>precision</th><th>recall</th><th>F1</th><th>samples</th></tr>\n";
   for (int c = 0; c < tested->per_class_size(); ++c) {
     const proto::ClassMetrics& row = tested->per_class(c);
-    html << "<tr><td>" << c << "</td><td>" << Percent(row.precision()) << "</td><td>"
+    html << "<tr><td class=\"text\">" << c
+         << (c < report.class_names_size() ? " " + EscapeHtml(report.class_names(c)) : "")
+         << "</td><td>" << Percent(row.precision()) << "</td><td>"
          << Percent(row.recall()) << "</td><td>" << Fixed(row.f1(), 4) << "</td><td>"
          << row.support() << "</td></tr>\n";
   }
@@ -108,7 +139,8 @@ void MistakeTable(std::ostream& html, const proto::RunReport& report) {
   int number = 0;
   for (const proto::ReportedMistake& row : report.mistakes()) {
     html << "<tr><td>" << ++number << "</td><td class=\"text\">" << EscapeHtml(row.source())
-         << "</td><td>" << row.label() << "</td><td>" << row.predicted() << "</td><td>"
+         << "</td><td>" << EscapeHtml(ClassName(report, row.label())) << "</td><td>"
+         << EscapeHtml(ClassName(report, row.predicted())) << "</td><td>"
          << Percent(row.confidence()) << "</td></tr>\n";
   }
   html << "</table>\n";
@@ -117,6 +149,10 @@ void MistakeTable(std::ostream& html, const proto::RunReport& report) {
 void Settings(std::ostream& html, const proto::RunReport& report) {
   html << "<h2>Settings</h2>\n<table>\n";
   SettingRow(html, "graph file", report.graph_file());
+  SettingRow(html, "dataset", report.dataset());
+  std::string classes;
+  for (const std::string& name : report.class_names()) classes += (classes.empty() ? "" : ", ") + name;
+  SettingRow(html, "classes", classes);
   SettingRow(html, "seed", std::to_string(report.seed()));
   if (report.threads() > 0) SettingRow(html, "threads", std::to_string(report.threads()));
   SettingRow(html, "command line", report.command_line());
@@ -173,8 +209,7 @@ std::string EscapeHtml(const std::string& text) {
 std::string IndexHtml(const proto::RunReport& report, const std::vector<Figure>& figures) {
   std::ostringstream html;
   html << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>"
-       << EscapeHtml(report.graph_file().empty() ? "run report" : report.graph_file())
-       << " report</title>\n<style>" << kStyle << "</style>\n</head>\n<body>\n";
+       << EscapeHtml(Title(report)) << " (report)</title>\n<style>" << kStyle << "</style>\n</head>\n<body>\n";
   Summary(html, report);
   for (const Figure& figure : figures) {
     html << "<figure><img src=\"" << EscapeHtml(figure.file) << "\" alt=\""
@@ -185,7 +220,9 @@ std::string IndexHtml(const proto::RunReport& report, const std::vector<Figure>&
   PerClassTable(html, report);
   MistakeTable(html, report);
   Settings(html, report);
-  GraphText(html, "Graph", report.graph_file(), report.graph_text());
+  // The user's own file, comments and all, when it could be read; else the graph as parsed.
+  GraphText(html, "Graph", report.graph_file(),
+            report.graph_source().empty() ? report.graph_text() : report.graph_source());
   GraphText(html, "Graph the model was trained with", report.training_graph_file(),
             report.training_graph_text());
   html << "</body>\n</html>\n";

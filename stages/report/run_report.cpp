@@ -35,6 +35,18 @@ std::string NormalizationWords(const Normalization& n) {
   return text;
 }
 
+// The graph file's text, if it is still there and of a sane size (the report shows it).
+std::string ReadGraphSource(const std::string& path) {
+  if (path.empty()) return "";
+  std::ifstream file(path, std::ios::binary);
+  if (!file) return "";
+  std::string text(1 << 20, '\0');
+  file.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (!file.eof()) return "";  // over 1 MiB: no graph a person wrote
+  text.resize(static_cast<size_t>(file.gcount()));
+  return text;
+}
+
 }  // namespace
 
 std::string ProcessCommandLine() {
@@ -63,6 +75,7 @@ proto::RunReport BuildRunReport(const std::vector<proto::EpochMetrics>& epochs,
   report.set_threads(context.threads);
   report.set_command_line(context.command_line);
   report.set_written_at(LocalTimeNow());
+  report.set_graph_source(ReadGraphSource(context.graph_file));
   if (const ModelSnapshot* model = latest.model.get()) {
     report.set_model_name(model->spec.name());
     report.set_precision(model->spec.precision() == proto::PRECISION_BF16 ? "bf16" : "fp32");
@@ -72,6 +85,8 @@ proto::RunReport BuildRunReport(const std::vector<proto::EpochMetrics>& epochs,
     report.set_optimizer(model->optimizer.ShortDebugString());
     report.set_schedule(model->schedule.ShortDebugString());
     report.set_normalization(NormalizationWords(model->normalization));
+    report.set_dataset(model->dataset_name);
+    for (const std::string& name : model->class_names) report.add_class_names(name);
     // A model trained elsewhere (pipeline evaluate): keep the graph that trained it.
     if (model->graph_text != context.graph_text) {
       report.set_training_graph_file(model->graph_file);

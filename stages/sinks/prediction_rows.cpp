@@ -8,13 +8,22 @@
 namespace pipeline {
 namespace {
 
+std::string ClassName(const std::vector<std::string>* names, int label) {
+  if (names != nullptr && label >= 0 && label < static_cast<int>(names->size())) {
+    return (*names)[static_cast<size_t>(label)];
+  }
+  return std::to_string(label);
+}
+
 // `uncertain`: which classes to write as "?" (empty: none).
-std::string JoinClasses(const std::vector<int>& classes, const std::vector<bool>& uncertain = {}) {
-  const bool wide = std::any_of(classes.begin(), classes.end(), [](int c) { return c > 9; });
+std::string JoinClasses(const std::vector<int>& classes, const std::vector<std::string>* names,
+                        const std::vector<bool>& uncertain = {}) {
+  const bool wide = std::any_of(classes.begin(), classes.end(),
+                                [&](int c) { return ClassName(names, c).size() > 1; });
   std::string text;
   for (size_t i = 0; i < classes.size(); ++i) {
     if (wide && i > 0) text += ' ';
-    text += i < uncertain.size() && uncertain[i] ? "?" : std::to_string(classes[i]);
+    text += i < uncertain.size() && uncertain[i] ? "?" : ClassName(names, classes[i]);
   }
   return text;
 }
@@ -44,12 +53,13 @@ std::string PredictionRow::text() const {
     classes.push_back(digit.predicted);
     uncertain.push_back(digit.uncertain);
   }
-  return JoinClasses(classes, uncertain);
+  return JoinClasses(classes, class_names.get(), uncertain);
 }
 
 PredictionRow MakeRow(const PredictionGroup& group, int top_count, float uncertain_below) {
   PredictionRow row;
   row.file = group.first().source;
+  row.class_names = group.first().class_names;
   std::vector<int> labels;
   for (const auto& part : group.parts) {
     if (!part->error.empty()) {
@@ -78,14 +88,15 @@ PredictionRow MakeRow(const PredictionGroup& group, int top_count, float uncerta
   // digit named "..._label7.png").
   const bool known = !labels.empty() && row.error.empty() &&
                      std::all_of(labels.begin(), labels.end(), [](int l) { return l >= 0; });
-  if (known) row.label = JoinClasses(labels);
+  if (known) row.label = JoinClasses(labels, row.class_names.get());
   return row;
 }
 
-std::string CsvHeader() { return "file,digits,confidence,top3,boxes,label,error\n"; }
+std::string CsvHeader() { return "file,prediction,confidence,top3,boxes,label,error\n"; }
 
-// confidence: one per digit, ';'-separated. top3: per digit "class:p class:p class:p",
-// ';'-separated. boxes: per digit "x y w h", ';'-separated.
+// prediction and label: PredictionRow::text(). confidence: one per digit, ';'-separated. top3: per
+// digit "class:p class:p class:p" with class numbers (names may hold spaces), ';'-separated.
+// boxes: per digit "x y w h", ';'-separated.
 std::string CsvLine(const PredictionRow& row) {
   const std::string confidence =
       Join(row.digits, ";", [](const DigitReading& d) { return Fixed(d.confidence); });
@@ -104,16 +115,17 @@ std::string CsvLine(const PredictionRow& row) {
 
 std::string JsonLine(const PredictionRow& row) {
   std::string line =
-      "{\"file\": " + JsonString(row.file) + ", \"digits\": " + JsonString(row.text()) +
+      "{\"file\": " + JsonString(row.file) + ", \"prediction\": " + JsonString(row.text()) +
       ", \"confidence\": [" +
       Join(row.digits, ", ", [](const DigitReading& d) { return Fixed(d.confidence); }) +
       "], \"top3\": [" +
       Join(row.digits, ", ",
-           [](const DigitReading& d) {
+           [&](const DigitReading& d) {
              return "[" +
                     Join(d.top, ", ",
-                         [](const std::pair<int, float>& t) {
-                           return "{\"digit\": " + std::to_string(t.first) +
+                         [&](const std::pair<int, float>& t) {
+                           return "{\"class\": " + std::to_string(t.first) + ", \"name\": " +
+                                  JsonString(ClassName(row.class_names.get(), t.first)) +
                                   ", \"p\": " + Fixed(t.second) + "}";
                          }) +
                     "]";

@@ -1,6 +1,7 @@
 // One output row per photo or frame: what `predictions` writes, as CSV or JSON lines.
 #pragma once
 
+#include <memory>
 #include <opencv2/core.hpp>
 #include <string>
 #include <vector>
@@ -24,9 +25,12 @@ struct PredictionRow {
   std::vector<DigitReading> digits;  // reading order; empty when the file failed
   std::string label;                 // the true digits when every part's label is known, else empty
   std::string error;                 // why the file (or one of its digits) could not be read
+  // The model's class names (null: the classes are their numbers).
+  std::shared_ptr<const std::vector<std::string>> class_names;
 
-  // The digits read, e.g. "42", "4?" when the second is uncertain; classes above 9 are
-  // separated by spaces ("12 3").
+  // What was read, e.g. "42", "4?" when the second is uncertain: each class's name (or number),
+  // run together when every name is one character, else separated by spaces ("12 3",
+  // "Sneaker Bag").
   std::string text() const;
   bool correct() const { return !label.empty() && error.empty() && text() == label; }
 };

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -138,6 +139,7 @@ uint32_t BigEndian32(const uint8_t* bytes) {
 
 std::string MagicHint(uint32_t magic) {
   if (magic == kIdxImagesMagic) return " (this is an IDX image file)";
+  if (magic == kIdxColourImagesMagic) return " (this is an IDX file of multi-channel images)";
   if (magic == kIdxLabelsMagic) return " (this is an IDX label file)";
   if ((magic >> 16) == 0 && (magic & 0xff) != 0) {
     return " (an IDX file with " + std::to_string(magic & 0xff) +
@@ -146,26 +148,30 @@ std::string MagicHint(uint32_t magic) {
   return " (not an IDX file)";
 }
 
-// Reads and checks the magic number and the `dims` dimension sizes that follow it.
-std::vector<uint64_t> ReadHeader(ByteStream& in, uint32_t expected_magic, int dims,
-                                 const char* what) {
-  uint8_t bytes[4 + 4 * 3];
-  const uint64_t header_bytes = 4 + 4 * static_cast<uint64_t>(dims);
+// Reads the magic number, checks it is one of `accepted`, and reads the dimension sizes that
+// follow it (as many as the magic's last byte says). Returns the magic; `sizes` gets the sizes.
+uint32_t ReadHeader(ByteStream& in, std::initializer_list<uint32_t> accepted, const char* what,
+                    std::vector<uint64_t>& sizes) {
+  uint8_t bytes[4 + 4 * 4];
   uint64_t got = in.read(bytes, 4);
   if (got < 4) Fail(in.path(), "too short for an IDX file (" + std::to_string(got) + " bytes)");
   const uint32_t magic = BigEndian32(bytes);
-  if (magic != expected_magic) {
-    Fail(in.path(), "bad magic " + Hex32(magic) + " (expected " + Hex32(expected_magic) + " for " +
-                        what + ")" + MagicHint(magic));
+  if (std::find(accepted.begin(), accepted.end(), magic) == accepted.end()) {
+    std::string expected;
+    for (const uint32_t one : accepted) expected += (expected.empty() ? "" : " or ") + Hex32(one);
+    Fail(in.path(), "bad magic " + Hex32(magic) + " (expected " + expected + " for " + what +
+                        ")" + MagicHint(magic));
   }
+  const int dims = static_cast<int>(magic & 0xff);
+  const uint64_t header_bytes = 4 + 4 * static_cast<uint64_t>(dims);
   got += in.read(bytes + 4, header_bytes - 4);
   if (got < header_bytes) {
     Fail(in.path(), "truncated header: expected " + std::to_string(header_bytes) +
                         " bytes, found " + std::to_string(got));
   }
-  std::vector<uint64_t> sizes;
+  sizes.clear();
   for (int d = 0; d < dims; ++d) sizes.push_back(BigEndian32(bytes + 4 + 4 * d));
-  return sizes;
+  return magic;
 }
 
 std::string TruncationNote(const ByteStream& in) {
@@ -244,8 +250,9 @@ FileHandle::~FileHandle() {
 }
 
 cv::Mat IdxImages::image(int64_t i) const {
-  cv::Mat result(rows, cols, CV_8UC1);
-  const uint64_t bytes = static_cast<uint64_t>(rows) * static_cast<uint64_t>(cols);
+  cv::Mat result(rows, cols, CV_8UC(channels));
+  const uint64_t bytes =
+      static_cast<uint64_t>(rows) * static_cast<uint64_t>(cols) * static_cast<uint64_t>(channels);
   const uint64_t offset = pixel_offset + static_cast<uint64_t>(i) * bytes;
   for (uint64_t done = 0; done < bytes;) {
     const ssize_t got = ::pread(pixels->fd(), result.data + done, bytes - done,
@@ -262,19 +269,27 @@ cv::Mat IdxImages::image(int64_t i) const {
 
 IdxImages ReadIdxImages(const std::string& path) {
   ByteStream in(path);
-  const auto sizes = ReadHeader(in, kIdxImagesMagic, 3, "IDX images");
+  std::vector<uint64_t> sizes;
+  const uint32_t magic =
+      ReadHeader(in, {kIdxImagesMagic, kIdxColourImagesMagic}, "IDX images", sizes);
   const uint64_t count = sizes[0], rows = sizes[1], cols = sizes[2];
+  const uint64_t channels = magic == kIdxColourImagesMagic ? sizes[3] : 1;
   if (rows == 0 || cols == 0) {
     Fail(path,
          "header gives an empty image size " + std::to_string(rows) + "x" + std::to_string(cols));
+  }
+  if (channels == 0 || channels > 4) {
+    Fail(path, "header gives " + std::to_string(channels) +
+                   " channels per pixel; images have 1 to 4 (grey, grey+alpha, RGB, RGBA)");
   }
   if (rows > (1u << 16) || cols > (1u << 16) || count > (uint64_t{1} << 40)) {
     Fail(path, "header announces " + std::to_string(count) + " images of " + std::to_string(rows) +
                    "x" + std::to_string(cols) + ", more than this reader supports");
   }
-  const uint64_t image_bytes = rows * cols;
+  const uint64_t image_bytes = rows * cols * channels;
   const uint64_t expected = count * image_bytes;
-  const std::string shape = std::to_string(rows) + "x" + std::to_string(cols);
+  const std::string shape = std::to_string(rows) + "x" + std::to_string(cols) +
+                            (channels > 1 ? "x" + std::to_string(channels) : "");
   auto truncated = [&](uint64_t found) {
     Fail(path, "truncated: header says " + std::to_string(count) + " images of " + shape + " (" +
                    std::to_string(expected) + " bytes of pixels), found " +
@@ -286,6 +301,7 @@ IdxImages ReadIdxImages(const std::string& path) {
   images.count = static_cast<int64_t>(count);
   images.rows = static_cast<int>(rows);
   images.cols = static_cast<int>(cols);
+  images.channels = static_cast<int>(channels);
   images.path = path;
   if (expected > in.max_data_bytes()) truncated(in.skip_rest());
   if (in.gzip()) {
@@ -311,7 +327,9 @@ IdxImages ReadIdxImages(const std::string& path) {
 
 std::vector<int32_t> ReadIdxLabels(const std::string& path) {
   ByteStream in(path);
-  const uint64_t count = ReadHeader(in, kIdxLabelsMagic, 1, "IDX labels")[0];
+  std::vector<uint64_t> sizes;
+  ReadHeader(in, {kIdxLabelsMagic}, "IDX labels", sizes);
+  const uint64_t count = sizes[0];
   std::vector<uint8_t> bytes;
   ReadBody(
       in, count,
@@ -325,6 +343,34 @@ std::vector<int32_t> ReadIdxLabels(const std::string& path) {
       },
       std::to_string(count) + " labels");
   return std::vector<int32_t>(bytes.begin(), bytes.end());
+}
+
+PixelStatistics MeasurePixelStatistics(const IdxImages& images) {
+  // Sums of values and squares in 64-bit integers: exact whatever the dataset's size.
+  uint64_t sum = 0, sum_squares = 0, values = 0;
+  std::vector<uint8_t> chunk(1 << 20);
+  const uint64_t total = static_cast<uint64_t>(images.count) * static_cast<uint64_t>(images.rows) *
+                         static_cast<uint64_t>(images.cols) * static_cast<uint64_t>(images.channels);
+  while (values < total) {
+    const uint64_t want = std::min<uint64_t>(chunk.size(), total - values);
+    const ssize_t got = ::pread(images.pixels->fd(), chunk.data(), want,
+                                static_cast<off_t>(images.pixel_offset + values));
+    if (got <= 0) Fail(images.path, "cannot read its pixels to measure their mean and spread");
+    for (ssize_t i = 0; i < got; ++i) {
+      sum += chunk[static_cast<size_t>(i)];
+      sum_squares += uint64_t{chunk[static_cast<size_t>(i)]} * chunk[static_cast<size_t>(i)];
+    }
+    values += static_cast<uint64_t>(got);
+  }
+  PixelStatistics statistics;
+  if (values == 0) return statistics;
+  const double mean = static_cast<double>(sum) / static_cast<double>(values);
+  const double variance =
+      static_cast<double>(sum_squares) / static_cast<double>(values) - mean * mean;
+  statistics.mean = mean / 255.0;
+  // A blank dataset has no spread: keep 1 so that normalizing it stays finite.
+  statistics.std = variance > 0 ? std::sqrt(variance) / 255.0 : 1.0;
+  return statistics;
 }
 
 }  // namespace pipeline

@@ -1,5 +1,6 @@
 #include "stages/sources/idx_source.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -11,6 +12,7 @@
 
 #include "pipeline/payloads.h"
 #include "pipeline/registry.h"
+#include "stages/sources/dataset_file.h"
 #include "stages/stage_registrations.h"
 
 namespace pipeline {
@@ -54,8 +56,14 @@ StageInfo IdxSource::Info() {
   info.doc = "Streams an IDX image dataset (e.g. MNIST), raw or gzip, one 8-bit sample at a time";
   info.outputs = {{"samples", "sample", "one CV_8UC1 image with its label (-1 if unlabelled)"}};
   info.params = {
-      RequiredStringParam("images", "IDX image file (magic 0x00000803), raw or gzip"),
+      StringParam("images", "",
+                  "IDX image file (magic 0x00000803, or 0x00000804 for colour), raw or gzip; "
+                  "give this or `dataset`"),
       StringParam("labels", "", "IDX label file (magic 0x00000801); empty: unlabelled (-1)"),
+      StringParam("dataset", "",
+                  "dataset file (datasets/*.dataset: files, class names, statistics) to read "
+                  "instead of images/labels/class_names"),
+      ChoiceParam("part", "train", {"train", "test"}, "with `dataset`: which part to stream"),
       IntParam("epochs", 1, 1, 1e6,
                "passes over the data; travels with the samples, so a `cnn_train` downstream "
                "plans its schedule over this many epochs"),
@@ -70,15 +78,16 @@ StageInfo IdxSource::Info() {
                  "overlap"),
       IntParam("limit", 0, 0, 1e12, "stream only the first N samples of the split (0: all)"),
       StringParam("class_names", "",
-                  "comma-separated class names, one per distinct label in ascending order"),
+                  "comma-separated class names, label 0 first (reports, checkpoints and "
+                  "predictions use them); with `dataset`, the file's"),
   };
   info.create = [] { return std::make_unique<IdxSource>(); };
   return info;
 }
 
 void IdxSource::open(const Params& params) {
-  const std::string& images_path = params.get_string("images");
-  const std::string& labels_path = params.get_string("labels");
+  std::string images_path, labels_path;
+  ResolveFiles(params, images_path, labels_path);
   images_ = ReadIdxImages(images_path);
   file_name_ = std::filesystem::path(images_path).filename().string();
   labels_.clear();
@@ -91,7 +100,16 @@ void IdxSource::open(const Params& params) {
     }
   }
   if (images_.count == 0) throw std::runtime_error(images_path + ": holds no images");
-  ParseClassNames(params.get_string("class_names"), labels_path);
+  CheckClassNames(labels_path);
+  if (!dataset_->has_statistics) {
+    // Without a dataset file (or one without statistics) of which this is the training part,
+    // the figures are this file's own.
+    const PixelStatistics statistics = MeasurePixelStatistics(images_);
+    dataset_->has_statistics = true;
+    dataset_->mean = statistics.mean;
+    dataset_->std = statistics.std;
+    dataset_->statistics_source = images_path;
+  }
   SelectSamples(params);
 
   epochs_ = params.get_int("epochs");
@@ -128,23 +146,68 @@ void IdxSource::SelectSamples(const Params& params) {
   std::iota(selected_.begin(), selected_.end(), begin);
 }
 
-void IdxSource::ParseClassNames(const std::string& text, const std::string& labels_path) {
-  class_names_.clear();
-  if (text.empty()) return;
-  class_names_ = SplitCommas(text);
+void IdxSource::ResolveFiles(const Params& params, std::string& images_path,
+                             std::string& labels_path) {
+  dataset_ = std::make_shared<DatasetInfo>();
+  const std::string& dataset_path = params.get_string("dataset");
+  if (dataset_path.empty()) {
+    images_path = params.get_string("images");
+    labels_path = params.get_string("labels");
+    if (images_path.empty()) {
+      throw std::invalid_argument("give `images` (an IDX image file) or `dataset` (a dataset file)");
+    }
+    const std::string& names = params.get_string("class_names");
+    if (!names.empty()) dataset_->class_names = SplitCommas(names);
+    return;
+  }
+  for (const char* name : {"images", "labels", "class_names"}) {
+    if (!params.get_string(name).empty()) {
+      throw std::invalid_argument(std::string("`") + name + "` and `dataset` both given: the dataset file " +
+                                  dataset_path + " names the files and classes");
+    }
+  }
+  const proto::DatasetSpec spec = ReadDatasetFile(dataset_path);
+  const bool test = params.get_string("part") == "test";
+  if (test && spec.test().images().empty()) {
+    throw std::runtime_error(dataset_path + ": gives no test { images: ... } for part test");
+  }
+  const proto::DatasetPart& part = test ? spec.test() : spec.train();
+  images_path = part.images();
+  labels_path = part.labels();
+  dataset_->name = spec.name();
+  dataset_->class_names.assign(spec.class_names().begin(), spec.class_names().end());
+  if (spec.has_mean()) {
+    dataset_->has_statistics = true;
+    dataset_->mean = spec.mean();
+    dataset_->std = spec.std();
+    dataset_->statistics_source = dataset_path;
+  } else if (test) {
+    // The test part is normalized with the training images' figures, as the model will be.
+    const IdxImages train = ReadIdxImages(spec.train().images());
+    const PixelStatistics statistics = MeasurePixelStatistics(train);
+    dataset_->has_statistics = true;
+    dataset_->mean = statistics.mean;
+    dataset_->std = statistics.std;
+    dataset_->statistics_source = spec.train().images();
+  }
+}
+
+void IdxSource::CheckClassNames(const std::string& labels_path) const {
+  const std::vector<std::string>& names = dataset_->class_names;
+  if (names.empty()) return;
   std::set<std::string> unique;
-  for (const auto& name : class_names_) {
-    if (name.empty()) throw std::runtime_error("class_names \"" + text + "\" has an empty name");
+  for (const auto& name : names) {
+    if (name.empty()) throw std::runtime_error("class_names has an empty name");
     if (!unique.insert(name).second) {
-      throw std::runtime_error("class_names \"" + text + "\" names \"" + name + "\" twice");
+      throw std::runtime_error("class_names names \"" + name + "\" twice");
     }
   }
   if (labels_.empty()) return;  // unlabelled data: nothing to check the names against
-  const std::set<int32_t> distinct(labels_.begin(), labels_.end());
-  if (distinct.size() != class_names_.size()) {
-    throw std::runtime_error("class_names gives " + std::to_string(class_names_.size()) +
-                             " names but " + labels_path + " has " +
-                             std::to_string(distinct.size()) + " distinct labels");
+  const int32_t largest = *std::max_element(labels_.begin(), labels_.end());
+  if (largest >= static_cast<int32_t>(names.size())) {
+    throw std::runtime_error("class_names gives " + std::to_string(names.size()) +
+                             " names (labels 0.." + std::to_string(names.size() - 1) + ") but " +
+                             labels_path + " has label " + std::to_string(largest));
   }
 }
 
@@ -170,6 +233,7 @@ bool IdxSource::produce(Emitter& out) {
   sample->source = file_name_ + "#" + std::to_string(file_index);
   sample->epoch_size = samples_per_epoch();
   sample->planned_epochs = epochs_;
+  sample->dataset = dataset_;
   out.emit(std::move(sample), epoch_, position_);
 
   if (++position_ == static_cast<int64_t>(order_.size())) {

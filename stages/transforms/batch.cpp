@@ -71,6 +71,7 @@ class BatchStage : public Stage {
     pending_->epoch_size = first.epoch_size;
     pending_->planned_epochs = first.planned_epochs;
     pending_->normalization = first.normalization;
+    pending_->dataset = first.dataset;
     pending_->data.reserve(static_cast<size_t>(size_) *
                            static_cast<size_t>(pending_->sample_elements()));
     pending_->labels.reserve(size_);

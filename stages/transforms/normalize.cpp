@@ -1,4 +1,7 @@
-// `normalize`: turns a sample's pixels into floats in [0, 1], then (x - mean) / std.
+// `normalize`: turns a sample's pixels into floats in [0, 1], then (x - mean) / std. With mean or
+// std "auto" (the default), they are the statistics of the dataset's training images that the
+// source measured and attached to every sample (DatasetInfo), so a graph need not know them and
+// the test stream is normalized with the training data's figures, as the model expects.
 #include <memory>
 #include <opencv2/core/check.hpp>
 #include <stdexcept>
@@ -31,8 +34,10 @@ double UnitScale(const Sample& sample) {
 class Normalize : public Stage {
  public:
   void open(const Params& params) override {
-    mean_ = params.get_float("mean");
-    std_ = params.get_float("std");
+    auto_mean_ = params.get_string("mean") == kAuto;
+    auto_std_ = params.get_string("std") == kAuto;
+    if (!auto_mean_) mean_ = params.get_float("mean");
+    if (!auto_std_) std_ = params.get_float("std");
     // The engine checks the declared range first; this guards direct use of the stage.
     if (!(std_ > 0)) throw std::invalid_argument("std must be > 0, got " + std::to_string(std_));
   }
@@ -43,13 +48,20 @@ class Normalize : public Stage {
     if (in.normalization.applied) {
       throw std::runtime_error("sample " + in.source + " is already normalized");
     }
-    const Normalization normalization{true, UnitScale(in), mean_, std_};
+    // Samples without dataset statistics (photos, a camera) are only scaled to [0, 1] under auto.
+    const bool measured = in.dataset != nullptr && in.dataset->has_statistics;
+    const double mean = auto_mean_ ? (measured ? in.dataset->mean : 0.0) : mean_;
+    const double std = auto_std_ ? (measured ? in.dataset->std : 1.0) : std_;
+    const Normalization normalization{true, UnitScale(in), mean, std};
     auto result = in.with_image(normalization.Apply(in.image));
     result->normalization = normalization;
     out.emit_like(msg, std::move(result));
   }
 
  private:
+  static constexpr const char* kAuto = "auto";
+  bool auto_mean_ = true;
+  bool auto_std_ = true;
   double mean_ = 0;
   double std_ = 1;
 };
@@ -66,8 +78,13 @@ void RegisterNormalize(Registry& registry) {
   info.inputs = {{"in", "sample", "image of any depth and channel count"}};
   info.outputs = {{"out", "sample", "the same image as CV_32F"}};
   info.params = {
-      FloatParam("mean", 0, -1e6, 1e6, "subtracted after scaling to [0, 1] (MNIST: 0.1307)"),
-      FloatParam("std", 1, 1e-12, 1e6, "divides after subtracting mean; > 0 (MNIST: 0.3081)"),
+      FloatOrKeywordParam("mean", "auto", -1e6, 1e6,
+                          "subtracted after scaling to [0, 1] (MNIST: 0.1307); auto: the mean "
+                          "the source measured on the training images (idx_source does), 0 "
+                          "for samples that carry none"),
+      FloatOrKeywordParam("std", "auto", 1e-12, 1e6,
+                          "divides after subtracting mean; > 0 (MNIST: 0.3081); auto: the "
+                          "training images' standard deviation, 1 for samples that carry none"),
   };
   info.create = [] { return std::make_unique<Normalize>(); };
   registry.add(std::move(info));

@@ -30,7 +30,7 @@ cat "$work/out.txt"
 grep -q "predictions: $files files, 3 failed" "$work/out.txt" || fail "summary line"
 grep -q "3 of $files files could not be read" "$work/out.txt" || fail "error message"
 [[ $(wc -l <"$work/predictions.csv") -eq $((files + 1)) ]] || fail "expected $files rows + header"
-head -1 "$work/predictions.csv" | grep -qx 'file,digits,confidence,top3,boxes,label,error' ||
+head -1 "$work/predictions.csv" | grep -qx 'file,prediction,confidence,top3,boxes,label,error' ||
   fail "header"
 
 # The broken files: a row each, with why.

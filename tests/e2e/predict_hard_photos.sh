@@ -19,7 +19,7 @@ quick_checkpoint
 [[ $(wc -l <"$work/rows.jsonl") -eq $photos ]] || fail "expected $photos JSON lines"
 while IFS= read -r line; do
   file=$(sed -E 's/.*"file": "([^"]*)".*/\1/' <<<"$line")
-  digits=$(sed -E 's/.*"digits": "([^"]*)".*/\1/' <<<"$line")
+  digits=$(sed -E 's/.*"prediction": "([^"]*)".*/\1/' <<<"$line")
   rows=$(sed -E 's/.*"rows": \[([^]]*)\].*/\1/' <<<"$line")
   truth=$(basename "$file" | sed -E 's/.*label([0-9]+)\..*/\1/')
   [[ ${#digits} -eq ${#truth} ]] || fail "$file: read '$digits', it holds ${#truth} digits"

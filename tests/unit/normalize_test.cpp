@@ -123,7 +123,7 @@ TEST(NormalizeTest, NormalizesRealMnistSamples) {
       OpenStage(registry, "idx_source",
                 {{"images", std::string(PIPELINE_MNIST_DIR) + "/t10k-images-idx3-ubyte.gz"},
                  {"limit", "20"}});
-  auto normalize = OpenStage(registry, "normalize");
+  auto normalize = OpenStage(registry, "normalize", {{"mean", "0"}, {"std", "1"}});
   RecordingEmitter out;
   for (const auto& msg : DrainSource(*source).messages()) {
     normalize->process(msg, out);

@@ -18,6 +18,7 @@
 #include "pipeline/engine/graph.h"
 #include "pipeline/engine/runner.h"
 #include "pipeline/payloads.h"
+#include "stages/sinks/prediction_rows.h"
 #include "stages/sources/idx_reader.h"
 #include "tests/unit/fake_classifier.h"
 #include "tests/unit/stage_test_util.h"
@@ -101,7 +102,7 @@ TEST(PredictionsTest, WritesOneCsvRowPerFileAndFailsAfterWritingWhenAFileFailed)
                          output + "\n");
   EXPECT_EQ(FilesIn(dir.file("")), 1u);  // renamed: no temporary file is left
   EXPECT_EQ(ReadFile(output),
-            "file,digits,confidence,top3,boxes,label,error\n"
+            "file,prediction,confidence,top3,boxes,label,error\n"
             "photos/a.png,42,0.9000;0.8000,4:0.9000 7:0.0750 9:0.0250;2:0.8000 5:0.1500 "
             "7:0.0500,10 20 30 40;50 22 28 41,,\n"
             "\"photos/b, broken.png\",,,,,,cannot decode: truncated JPEG\n"
@@ -120,19 +121,46 @@ TEST(PredictionsTest, WritesJsonLinesAndExitsCleanlyWhenToldTo) {
   EXPECT_NO_THROW(sink->close(out));
   testing::internal::GetCapturedStdout();
   EXPECT_EQ(ReadFile(output),
-            "{\"file\": \"photos/a.png\", \"digits\": \"42\", \"confidence\": [0.9000, 0.8000], "
-            "\"top3\": [[{\"digit\": 4, \"p\": 0.9000}, {\"digit\": 7, \"p\": 0.0750}, "
-            "{\"digit\": 9, \"p\": 0.0250}], [{\"digit\": 2, \"p\": 0.8000}, {\"digit\": 5, "
-            "\"p\": 0.1500}, {\"digit\": 7, \"p\": 0.0500}]], \"boxes\": [[10, 20, 30, 40], "
+            "{\"file\": \"photos/a.png\", \"prediction\": \"42\", \"confidence\": [0.9000, 0.8000], "
+            "\"top3\": [[{\"class\": 4, \"name\": \"4\", \"p\": 0.9000}, {\"class\": 7, \"name\": \"7\", \"p\": 0.0750}, "
+            "{\"class\": 9, \"name\": \"9\", \"p\": 0.0250}], [{\"class\": 2, \"name\": \"2\", \"p\": 0.8000}, {\"class\": 5, \"name\": \"5\", "
+            "\"p\": 0.1500}, {\"class\": 7, \"name\": \"7\", \"p\": 0.0500}]], \"boxes\": [[10, 20, 30, 40], "
             "[50, 22, 28, 41]], \"rows\": [0, 0], \"label\": null, \"error\": null}\n"
-            "{\"file\": \"photos/b, broken.png\", \"digits\": \"\", \"confidence\": [], "
+            "{\"file\": \"photos/b, broken.png\", \"prediction\": \"\", \"confidence\": [], "
             "\"top3\": [], \"boxes\": [], \"rows\": [], \"label\": null, \"error\": \"cannot "
             "decode: "
             "truncated JPEG\"}\n"
-            "{\"file\": \"photos/c.png\", \"digits\": \"7\", \"confidence\": [0.9600], "
-            "\"top3\": [[{\"digit\": 7, \"p\": 0.9600}, {\"digit\": 0, \"p\": 0.0300}, "
-            "{\"digit\": 2, \"p\": 0.0100}]], \"boxes\": [[1, 2, 3, 4]], \"rows\": [0], "
+            "{\"file\": \"photos/c.png\", \"prediction\": \"7\", \"confidence\": [0.9600], "
+            "\"top3\": [[{\"class\": 7, \"name\": \"7\", \"p\": 0.9600}, {\"class\": 0, \"name\": \"0\", \"p\": 0.0300}, "
+            "{\"class\": 2, \"name\": \"2\", \"p\": 0.0100}]], \"boxes\": [[1, 2, 3, 4]], \"rows\": [0], "
             "\"label\": \"7\", \"error\": null}\n");
+}
+
+// A model trained on a dataset with class names (Fashion-MNIST) writes the names, separated by
+// spaces since they are words, in the prediction, the label and the JSON top 3.
+TEST(PredictionsTest, WritesTheModelsClassNames) {
+  const auto names = std::make_shared<const std::vector<std::string>>(std::vector<std::string>{
+      "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+      "Ankle boot"});
+  PredictionGroup group;
+  for (const auto& [predicted, part] : {std::pair{9, 0}, std::pair{7, 1}}) {
+    auto reading = Reading("shoes.png", predicted, 0.9f, {0, 0, 28, 28}, part, 2, predicted);
+    reading->class_names = names;
+    group.parts.push_back(reading);
+  }
+  const PredictionRow row = MakeRow(group, 3);
+  EXPECT_EQ(row.text(), "Ankle boot Sneaker");
+  EXPECT_EQ(row.label, "Ankle boot Sneaker");
+  EXPECT_TRUE(row.correct());
+  EXPECT_THAT(CsvLine(row), ::testing::StartsWith("shoes.png,Ankle boot Sneaker,0.9000;0.9000,"));
+  EXPECT_THAT(JsonLine(row), HasSubstr("{\"class\": 9, \"name\": \"Ankle boot\", \"p\": 0.9000}"));
+  // One-character names (digits) still run together.
+  auto digit = Reading("d.png", 4, 0.9f, {0, 0, 1, 1});
+  digit->class_names = std::make_shared<const std::vector<std::string>>(
+      std::vector<std::string>{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"});
+  PredictionGroup digits;
+  digits.parts = {digit, digit};
+  EXPECT_EQ(MakeRow(digits, 3).text(), "44");
 }
 
 TEST(PredictionsTest, MarksADigitReadWithLowConfidenceAsUncertain) {
@@ -172,7 +200,7 @@ TEST(PredictionsTest, TellsWhichLineOfWritingEachDigitIsOn) {
   testing::internal::CaptureStdout();
   EXPECT_NO_THROW(sink->close(out));
   testing::internal::GetCapturedStdout();
-  EXPECT_THAT(ReadFile(output), HasSubstr("\"digits\": \"127\""));
+  EXPECT_THAT(ReadFile(output), HasSubstr("\"prediction\": \"127\""));
   EXPECT_THAT(ReadFile(output), HasSubstr("\"rows\": [0, 0, 1]"));
 }
 
