@@ -263,9 +263,10 @@ void RegisterCameraSource(Registry& registry) {
   info.params = {
       IntParam("device", 0, -1, 1000,
                "camera index (0: the first camera); used when path is empty, -1: none"),
-      StringParam("path", "",
-                  "a video file (frames read in order, none dropped) or a stream URL "
-                  "(rtsp://, http://; live like a camera); takes precedence over device"),
+      InputFile(
+          StringParam("path", "",
+                      "a video file (frames read in order, none dropped) or a stream URL "
+                      "(rtsp://, http://; live like a camera); takes precedence over device")),
       IntParam("width", 0, 0, 16384,
                "capture width asked of a camera; frames of other sizes are scaled (0: as given)"),
       IntParam("height", 0, 0, 16384, "capture height, as width"),

@@ -54,8 +54,8 @@ StageInfo IdxSource::Info() {
   info.doc = "Streams an IDX image dataset (e.g. MNIST), raw or gzip, one 8-bit sample at a time";
   info.outputs = {{"samples", "sample", "one CV_8UC1 image with its label (-1 if unlabelled)"}};
   info.params = {
-      RequiredStringParam("images", "IDX image file (magic 0x00000803), raw or gzip"),
-      StringParam("labels", "", "IDX label file (magic 0x00000801); empty: unlabelled (-1)"),
+      InputFile(RequiredStringParam("images", "IDX image file (magic 0x00000803), raw or gzip")),
+      InputFile(StringParam("labels", "", "IDX label file (0x00000801); empty: unlabelled (-1)")),
       IntParam("epochs", 1, 1, 1e6,
                "passes over the data; travels with the samples, so a `cnn_train` downstream "
                "plans its schedule over this many epochs"),
