@@ -43,7 +43,9 @@ class CameraSource : public Stage {
  public:
   ~CameraSource() override {
     // A run that ended early (a window closed, early stopping) never asked for another frame.
-    if (opened_ && !ended_) Finish("finished early");
+    // One that never started (another stage failed to open) has nothing to report: its own
+    // error is what the user needs to see.
+    if (opened_ && !ended_ && emitted_ > 0) Finish("finished early");
     StopGrabbing();
   }
 
