@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "graph.pb.h"
+#include "pipeline/cli/cli_common.h"
 #include "pipeline/engine/graph.h"
 #include "pipeline/engine/runner.h"
 #include "report.pb.h"
@@ -32,11 +33,17 @@ constexpr const char* kUsage =
     "writes (index.html, metrics.json, metrics.csv, curves, confusion matrix, per-class and\n"
     "mistakes pictures). DATA defaults to the MNIST test set, "
     "data/mnist/t10k-images-idx3-ubyte.gz.\n\n"
-    "  --labels FILE   IDX labels of DATA (default: the t10k-labels-idx1 file beside it)\n"
-    "  --out DIR       report folder (default: CHECKPOINT's folder/STEM_evaluation)\n"
+    "  --labels FILE   IDX labels of DATA (default: the file beside DATA named the MNIST way,\n"
+    "                  ...-images-idx3-... -> ...-labels-idx1-..., e.g. "
+    "train-images-idx3-ubyte.gz\n"
+    "                  -> train-labels-idx1-ubyte.gz)\n"
+    "  --out DIR       report folder (default: beside CHECKPOINT, STEM_evaluation_DATA, e.g.\n"
+    "                  runs/mnist/best_evaluation_t10k for best.ckpt on "
+    "t10k-images-idx3-ubyte.gz)\n"
     "  --batch N       samples per model call (default 1000)\n"
     "  --mistakes N    most confident mistakes to show (default 36)\n"
-    "  --threads N     worker threads (default: all cores)\n\n"
+    "  --threads N     worker threads (default: all cores)\n"
+    "  --plugin-path DIR  accepted as by every command (evaluation needs no plugin)\n\n"
     "exit codes: 0 ok, 1 bad checkpoint or data, 2 bad usage\n";
 
 void AddParam(proto::StageSpec* stage, const std::string& key, const std::string& value) {
@@ -64,6 +71,7 @@ std::string Exact(double value) {
 struct Arguments {
   EvaluationPlan plan;
   int threads = 0;
+  std::vector<std::string> plugin_paths;
   bool help = false;
 };
 
@@ -115,11 +123,15 @@ Arguments Parse(const std::vector<std::string>& args) {
       parsed.plan.mistakes = ParseInt(arg, value, 0, 10000);
     } else if (arg == "--threads") {
       parsed.threads = ParseInt(arg, value, 0, 4096);
+    } else if (arg == "--plugin-path") {
+      parsed.plugin_paths.push_back(value);
     } else {
       throw std::invalid_argument("unknown option " + arg);
     }
   }
-  if (positional.empty()) throw std::invalid_argument("which checkpoint?");
+  if (positional.empty()) {
+    throw std::invalid_argument("give a checkpoint, e.g. pipeline evaluate runs/mnist/best.ckpt");
+  }
   if (positional.size() > 2) {
     throw std::invalid_argument("one checkpoint and one data file at most (got \"" + positional[2] +
                                 "\" too)");
@@ -151,11 +163,7 @@ void Complete(EvaluationPlan& plan) {
   } else if (!fs::is_regular_file(plan.labels)) {
     throw std::runtime_error(plan.labels + ": no such labels file");
   }
-  if (plan.out_dir.empty()) {
-    const fs::path checkpoint(plan.checkpoint);
-    plan.out_dir =
-        (checkpoint.parent_path() / (checkpoint.stem().string() + "_evaluation")).string();
-  }
+  if (plan.out_dir.empty()) plan.out_dir = DefaultReportFolder(plan.checkpoint, plan.images);
 }
 
 // The test figures the report holds, read back from its metrics.json.
@@ -230,6 +238,24 @@ std::string LabelsBesideImages(const std::string& images) {
   return "";
 }
 
+std::string DataStem(const std::string& images) {
+  std::string name = fs::path(images).filename().string();
+  if (name.size() > 3 && name.ends_with(".gz")) name.resize(name.size() - 3);
+  // MNIST's naming: the set's name comes before "-images-idx3-ubyte".
+  for (const char* suffix : {"-images-idx3-ubyte", "-idx3-ubyte", "-images"}) {
+    if (const size_t at = name.rfind(suffix); at != std::string::npos && at > 0) {
+      return name.substr(0, at);
+    }
+  }
+  const std::string stem = fs::path(name).stem().string();
+  return stem.empty() ? name : stem;
+}
+
+std::string DefaultReportFolder(const std::string& checkpoint, const std::string& images) {
+  const fs::path path(checkpoint);
+  return (path.parent_path() / (path.stem().string() + "_evaluation_" + DataStem(images))).string();
+}
+
 std::string EvaluationGraphText(const EvaluationPlan& plan) {
   proto::GraphSpec graph;
   graph.set_name("evaluate");
@@ -247,8 +273,11 @@ std::string EvaluationGraphText(const EvaluationPlan& plan) {
     batch_input = "normalize";
   }
   AddParam(AddStage(graph, "batch", "batch", {batch_input}), "size", std::to_string(plan.batch));
-  AddParam(AddStage(graph, "evaluate", "evaluate", {"model=model", "samples=batch"}), "mistakes",
-           std::to_string(plan.mistakes));
+  proto::StageSpec* evaluate =
+      AddStage(graph, "evaluate", "evaluate", {"model=model", "samples=batch"});
+  AddParam(evaluate, "mistakes", std::to_string(plan.mistakes));
+  // Its epoch line repeats the checkpoint's training figures, stale here; the summary says it.
+  AddParam(evaluate, "epoch_lines", "false");
   AddParam(AddStage(graph, "report", "report", {"evaluate.metrics"}), "dir", plan.out_dir);
   std::string text;
   google::protobuf::TextFormat::PrintToString(graph, &text);
@@ -270,6 +299,12 @@ CliCommand EvaluateCommand(const PipelinePluginDescriptor& stages) {
     if (arguments.help) {
       std::cout << kUsage;
       return kExitOk;
+    }
+    try {
+      cli::CheckPluginFolders(arguments.plugin_paths);
+    } catch (const cli::UsageError& e) {
+      std::cerr << "pipeline evaluate: " << e.what() << "\n";
+      return kExitUsage;
     }
     try {
       return Evaluate(arguments, stages);

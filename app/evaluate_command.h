@@ -28,6 +28,15 @@ struct EvaluationPlan {
 // t10k-labels-idx1-ubyte.gz); empty when the name does not follow it.
 std::string LabelsBesideImages(const std::string& images);
 
+// The short name of an IDX images file for folder names: "t10k" for t10k-images-idx3-ubyte.gz,
+// "my" for my-images-idx3-ubyte.gz, "digits" for digits.idx.
+std::string DataStem(const std::string& images);
+
+// Where `pipeline evaluate CHECKPOINT DATA` writes its report without --out: beside the
+// checkpoint, named after both (runs/mnist/best_evaluation_t10k), so evaluating another data set
+// never replaces an earlier evaluation's report.
+std::string DefaultReportFolder(const std::string& checkpoint, const std::string& images);
+
 // The graph that evaluates `plan`, as graph-file text.
 std::string EvaluationGraphText(const EvaluationPlan& plan);
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "nn/model_spec.h"
+#include "pipeline/cli/cli_common.h"
 #include "stages/cnn/checkpoint.h"
 
 namespace pipeline::cnn {
@@ -270,17 +271,28 @@ CliCommand InspectCommand() {
   command.run = [](const std::vector<std::string>& args) {
     std::string path;
     int graph_lines = 12;
-    for (const std::string& arg : args) {
+    std::vector<std::string> plugin_paths;
+    for (size_t i = 0; i < args.size(); ++i) {
+      const std::string& arg = args[i];
       if (arg == "--help" || arg == "-h") {
         std::cout << "usage: pipeline inspect CHECKPOINT [--graph]\n\n"
                      "Verifies CHECKPOINT (format version, checksum, every tensor against the "
-                     "model spec) and describes it.\n  --graph  print the whole source graph, "
-                     "not just its first lines\n\nexit codes: 0 ok, 1 not a valid checkpoint, "
-                     "2 bad usage\n";
+                     "model spec) and describes it.\n  --graph             print the whole "
+                     "source graph, not just its first lines\n  --plugin-path DIR   accepted "
+                     "as by every command (a checkpoint needs no plugin)\n\nexit codes: 0 ok, "
+                     "1 not a valid checkpoint, 2 bad usage\n";
         return kExitOk;
       }
       if (arg == "--graph") {
         graph_lines = -1;
+      } else if (arg.rfind("--plugin-path=", 0) == 0) {
+        plugin_paths.push_back(arg.substr(arg.find('=') + 1));
+      } else if (arg == "--plugin-path") {
+        if (i + 1 == args.size()) {
+          std::cerr << "pipeline inspect: --plugin-path needs a folder\n";
+          return kExitUsage;
+        }
+        plugin_paths.push_back(args[++i]);
       } else if (!arg.empty() && arg[0] == '-') {
         std::cerr << "pipeline inspect: unknown option " << arg << " (see --help)\n";
         return kExitUsage;
@@ -293,7 +305,14 @@ CliCommand InspectCommand() {
       }
     }
     if (path.empty()) {
-      std::cerr << "pipeline inspect: which checkpoint? usage: pipeline inspect CHECKPOINT\n";
+      std::cerr << "pipeline inspect: give a checkpoint, e.g. pipeline inspect "
+                   "runs/mnist/best.ckpt\nusage: pipeline inspect CHECKPOINT [--graph]\n";
+      return kExitUsage;
+    }
+    try {
+      cli::CheckPluginFolders(plugin_paths);
+    } catch (const cli::UsageError& e) {
+      std::cerr << "pipeline inspect: " << e.what() << "\n";
       return kExitUsage;
     }
     try {

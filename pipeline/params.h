@@ -12,6 +12,18 @@ namespace pipeline {
 
 enum class ParamType { kInt, kFloat, kBool, kString, kChoice };
 
+// What a string parameter names on disk. Validation checks that what a stage will read is there
+// and readable, so `pipeline validate` catches a mistyped data path before a run starts (and
+// fails minutes in).
+enum class ParamPath {
+  kNone,
+  // One file the stage reads. Empty means "none"; a URL (with "://") is not checked.
+  kInputFile,
+  // Comma-separated files, folders and @lists the stage reads (image_source's `path`); a glob
+  // item (* ? [) is matched only when the stage opens.
+  kInputPaths,
+};
+
 std::string_view to_string(ParamType type);
 
 struct ParamSpec {
@@ -27,6 +39,9 @@ struct ParamSpec {
   // "auto", which the stage resolves itself).
   std::vector<std::string> choices;
   std::string doc;
+  ParamPath path = ParamPath::kNone;
+  // Values of a kInputFile parameter that name something built in, not a file ("seed").
+  std::vector<std::string> builtin_values;
 };
 
 // Builders that keep stage declarations one line per parameter.
@@ -44,8 +59,19 @@ ParamSpec RequiredStringParam(std::string name, std::string doc);
 ParamSpec ChoiceParam(std::string name, std::string default_value,
                       std::vector<std::string> choices, std::string doc);
 
+// Marks a string parameter as naming a file the stage reads, e.g.
+// InputFile(RequiredStringParam("images", "...")); `builtin_values` are accepted without a file.
+ParamSpec InputFile(ParamSpec spec, std::vector<std::string> builtin_values = {});
+// Marks a string parameter as comma-separated input files and folders (see kInputPaths).
+ParamSpec InputPaths(ParamSpec spec);
+
 // Checks `text` against `spec`; returns an empty string when valid, else why not.
 std::string CheckParamValue(const ParamSpec& spec, const std::string& text);
+
+// For a parameter that names input files (spec.path): empty when each is there and readable,
+// else why not ("data/x.gz: No such file or directory"). Touches the file system, so the graph
+// loader calls it after the values themselves are valid; CheckParamValue does not.
+std::string CheckInputPath(const ParamSpec& spec, const std::string& text);
 
 // The values a stage gets: every declared parameter is present (set or defaulted) and valid,
 // because the engine validated the graph before opening any stage.

@@ -32,7 +32,7 @@ void PluginOptions::add_to(po::options_description& description) {
 
 void GraphOptions::add_to(po::options_description& description,
                           po::positional_options_description& positional) {
-  description.add_options()("graph", po::value(&graph_file)->required(), "graph file")(
+  description.add_options()("graph", po::value(&graph_file), "graph file")(
       "set", po::value(&overrides)->composing(),
       "override a parameter: STAGE.PARAM=VALUE (repeatable)")(
       "seed", po::value<std::string>()->notifier([this](const std::string& text) {
@@ -42,20 +42,30 @@ void GraphOptions::add_to(po::options_description& description,
   positional.add("graph", 1);
 }
 
-std::unique_ptr<LoadedRegistry> BuildRegistry(const CliSetup& setup, const PluginOptions& plugins,
-                                              bool warn_about_failures) {
-  auto loaded = std::make_unique<LoadedRegistry>();
-  for (const PipelinePluginDescriptor* builtin : setup.builtins) {
-    RegisterBuiltin(*builtin, loaded->registry);
-  }
-  // A folder named on the command line that is not there is a typo, not an empty search path.
-  for (const std::string& dir : plugins.plugin_paths) {
+void GraphOptions::require_graph(const std::string& command) const {
+  if (!graph_file.empty()) return;
+  throw UsageError("give a graph file, e.g. pipeline " + command +
+                   " train.graph\nusage: pipeline " + command + " GRAPH [options] (pipeline " +
+                   command + " --help for more)");
+}
+
+void CheckPluginFolders(const std::vector<std::string>& dirs) {
+  for (const std::string& dir : dirs) {
     std::error_code error;
     if (!std::filesystem::is_directory(dir, error)) {
       throw UsageError("--plugin-path " + dir + ": " +
                        (std::filesystem::exists(dir, error) ? "not a folder" : "no such folder"));
     }
   }
+}
+
+std::unique_ptr<LoadedRegistry> BuildRegistry(const CliSetup& setup, const PluginOptions& plugins,
+                                              bool warn_about_failures) {
+  auto loaded = std::make_unique<LoadedRegistry>();
+  for (const PipelinePluginDescriptor* builtin : setup.builtins) {
+    RegisterBuiltin(*builtin, loaded->registry);
+  }
+  CheckPluginFolders(plugins.plugin_paths);
   loaded->report = LoadPlugins(PluginSearchPath(plugins.plugin_paths), loaded->registry);
   if (warn_about_failures) {
     for (const auto& failure : loaded->report.failures) {

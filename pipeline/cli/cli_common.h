@@ -25,11 +25,18 @@ struct PluginOptions {
   void add_to(po::options_description& description);
 };
 
+// Every command takes --plugin-path; a folder named there that does not exist is a typo, not an
+// empty search path, so it is refused (UsageError) even by commands that load no plugin.
+void CheckPluginFolders(const std::vector<std::string>& dirs);
+
 struct GraphOptions {
   std::string graph_file;
   std::vector<std::string> overrides;
   std::optional<uint64_t> seed;
   void add_to(po::options_description& description, po::positional_options_description& positional);
+  // After parsing: a UsageError that says what to give, for a command line without a graph
+  // (boost's "the option '--graph' is required" names an option the user never types).
+  void require_graph(const std::string& command) const;
 };
 
 // Registers the builtins and loads plugins, warning on stderr about refused libraries.

@@ -49,6 +49,7 @@ int RunCommand(const CliSetup& setup, const std::vector<std::string>& args) {
       "because downstream was slower\n"
       "  msgs in/out, msgs/s  data messages, and those handled per second of dataflow");
   if (!ParseCommandLine("pipeline run GRAPH [options]", args, options, positional)) return kExitOk;
+  graph.require_graph("run");
   if (threads < 0) throw UsageError("--threads must be 0 or more");
 
   auto loaded = BuildRegistry(setup, plugins, true);
@@ -88,6 +89,7 @@ int ValidateCommand(const CliSetup& setup, const std::vector<std::string>& args)
   if (!ParseCommandLine("pipeline validate GRAPH [options]", args, options, positional)) {
     return kExitOk;
   }
+  graph.require_graph("validate");
   auto loaded = BuildRegistry(setup, plugins, true);
   std::optional<ResolvedGraph> resolved = LoadForCommand(graph, *loaded);
   if (!resolved) return kExitUsage;
@@ -107,6 +109,7 @@ int DotCommand(const CliSetup& setup, const std::vector<std::string>& args) {
                         positional)) {
     return kExitOk;
   }
+  graph.require_graph("dot");
   auto loaded = BuildRegistry(setup, plugins, true);
   std::optional<ResolvedGraph> resolved = LoadForCommand(graph, *loaded);
   if (!resolved) return kExitUsage;

@@ -70,6 +70,25 @@ class ParamReporter {
   std::vector<Diagnostic>& errors_;
 };
 
+// The files the stage will read (params declared InputFile / InputPaths) must be there: a run
+// would otherwise fail only when the stage opens, after the rest of the graph started.
+void CheckInputFiles(const proto::StageSpec& spec, const StageInfo& info, const Params& params,
+                     ParamReporter& reporter) {
+  for (const ParamSpec& declared : info.params) {
+    if (declared.path == ParamPath::kNone) continue;
+    const std::string problem = CheckInputPath(declared, params.get_string(declared.name));
+    if (problem.empty()) continue;
+    const std::string message = "parameter \"" + declared.name + "\": " + problem;
+    bool reported = false;
+    for (size_t i = 0; i < static_cast<size_t>(spec.param_size()) && !reported; ++i) {
+      if (spec.param(static_cast<int>(i)).key() != declared.name) continue;
+      reporter.report(i, true, message);
+      reported = true;
+    }
+    if (!reported) reporter.report_at_block(message + " (the default)");
+  }
+}
+
 }  // namespace
 
 std::vector<Diagnostic> ParseStageSpecText(const std::string& text, const std::string& file,
@@ -136,8 +155,13 @@ std::vector<Params> ResolveAllParams(GraphCheck& check) {
   for (size_t i = 0; i < check.entries.size(); ++i) {
     if (check.entries[i] == nullptr) continue;
     const proto::StageSpec& stage = check.spec.stage(static_cast<int>(i));
+    const size_t errors_before = check.errors.size();
     params[i] = ResolveStageParams(stage, check.entries[i]->info, stage.name(), check.file,
                                    check.where[i], check.errors);
+    if (check.errors.size() == errors_before) {
+      ParamReporter reporter(stage.name(), check.file, check.where[i], check.errors);
+      CheckInputFiles(stage, check.entries[i]->info, params[i], reporter);
+    }
   }
   return params;
 }

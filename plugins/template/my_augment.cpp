@@ -9,18 +9,19 @@
 //
 // and use it in a graph:  stage { name: "aug" plugin: "my_augment" input: "mnist" }
 //
-// The stage shifts a sample's image by a few whole pixels, with probability `probability`. It is
-// built on pipeline::augment::AugmentStage (<pipeline/augment.h>), which does what every
-// augmentation must do the same way: the `probability` gate, samples that carry an error (an
-// unreadable photo, no digit found) passed on as they are so the error reaches the output, the
-// checks on the incoming image, unchanged samples passed on without a copy, and every other
-// Sample field (label, source, box, ...) carried over. Your class only reads its parameters in
-// configure() and changes one image in augment().
+// As copied, the stage shifts a sample's image by a few whole pixels, with probability
+// `probability`: ShiftImage, augment(), the max_shift parameter and info.doc say so and are the
+// parts to change; the rest fits any augmentation. It is built on pipeline::augment::AugmentStage
+// (<pipeline/augment.h>), which does what every augmentation must do the same way: the
+// `probability` gate, samples that carry an error (an unreadable photo, no digit found) passed on
+// as they are so the error reaches the output, the checks on the incoming image, unchanged samples
+// passed on without a copy, and every other Sample field (label, source, box, ...) carried over.
+// Your class only reads its parameters in configure() and changes one image in augment().
 //
 // The stage is parallel: the engine runs augment() on many threads at once and restores the order
 // of the outputs, so it keeps no state between samples, and it draws every random choice from the
 // generator it is given, seeded from (graph seed, stage name, epoch, index): the same sample is
-// shifted the same way in every run with the same graph seed, whatever thread runs it.
+// changed the same way in every run with the same graph seed, whatever thread runs it.
 #include <cstdlib>
 #include <memory>
 #include <random>
@@ -76,7 +77,7 @@ void RegisterMyAugment(pipeline::Registry& registry) {
   info.concurrency = pipeline::Concurrency::kParallel;
   info.doc = "Shifts each image by 1 to max_shift pixels in x and y, with probability p.";
   info.inputs = {{"in", "sample", "images, CV_8U or CV_32F, 1 to 4 channels"}};
-  info.outputs = {{"out", "sample", "the same samples, some shifted; type and size kept"}};
+  info.outputs = {{"out", "sample", "the same samples, some augmented; type and size kept"}};
   info.params = {
       pipeline::augment::ProbabilityParam(0.5),
       pipeline::IntParam("max_shift", 2, 1, 14, "largest shift in pixels, each direction"),

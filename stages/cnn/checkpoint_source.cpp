@@ -38,7 +38,8 @@ void RegisterCheckpointSource(Registry& registry) {
   info.concurrency = Concurrency::kSerial;
   info.doc = "Emits the model of a checkpoint file once (checked completely when the run opens)";
   info.outputs = {{"model", "model", "the checkpoint's snapshot, with its metrics history"}};
-  info.params = {RequiredStringParam("path", "checkpoint file (pipeline inspect describes one)")};
+  info.params = {
+      InputFile(RequiredStringParam("path", "checkpoint file (pipeline inspect describes one)"))};
   info.create = [] { return std::make_unique<CheckpointSource>(); };
   registry.add(std::move(info));
 }

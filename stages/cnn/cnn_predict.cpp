@@ -213,7 +213,7 @@ void RegisterCnnPredict(Registry& registry) {
                    "class probabilities, predicted class and confidence; error when the sample "
                    "could not be classified"}};
   info.params = {
-      RequiredStringParam("checkpoint", "checkpoint file (e.g. runs/mnist/best.ckpt)"),
+      InputFile(RequiredStringParam("checkpoint", "checkpoint file (e.g. runs/mnist/best.ckpt)")),
       IntParam("batch", 256, 1, 65536, "samples gathered per model call"),
       IntParam("top_k", 0, 0, 1e6,
                "keep only the k most likely classes' probabilities (the rest become 0); 0 keeps "

@@ -235,7 +235,9 @@ class CnnTrain : public Stage {
     } catch (const std::invalid_argument& e) {
       throw std::runtime_error(std::string("model: ") + e.what());
     }
-    cnn::ResolveEpochs(config_, batch.planned_epochs);
+    if (const std::string note = cnn::ResolveEpochs(config_, batch.planned_epochs); !note.empty()) {
+      ConsoleLine(note);
+    }
     batch_size_ = batch.size();
     epoch_size_ = batch.epoch_size;
     steps_per_epoch_ = epoch_size_ > 0 ? (epoch_size_ + batch_size_ - 1) / batch_size_ : 0;

@@ -54,6 +54,7 @@ class Evaluate : public Stage {
 
   void open(const Params& params) override {
     mistakes_kept_ = static_cast<int>(params.get_int("mistakes"));
+    epoch_lines_ = params.get_bool("epoch_lines");
   }
 
   void process(const Message& msg, Emitter& out) override {
@@ -151,7 +152,7 @@ class Evaluate : public Stage {
       const auto found = tested_.find(earlier.epoch());
       if (!earlier.has_test() && found != tested_.end()) earlier = found->second;
     }
-    cnn::ConsoleLine(EpochLine(*result, row));
+    if (epoch_lines_) cnn::ConsoleLine(EpochLine(*result, row));
 
     auto metrics = std::make_shared<cnn::MetricsPayload>();
     metrics->metrics = row;
@@ -184,6 +185,7 @@ class Evaluate : public Stage {
   cnn::ModelThread thread_;  // first: destroyed last
   std::deque<PendingModel> pending_;
   int mistakes_kept_ = 36;
+  bool epoch_lines_ = true;
   cnn::LabelledSet test_{"test", "evaluate"};  // the samples input, kept
   std::unique_ptr<cnn::Model> model_;
   std::string model_spec_;
@@ -213,6 +215,9 @@ void RegisterEvaluate(Registry& registry) {
   info.params = {
       IntParam("mistakes", 36, 0, 10000,
                "how many of the most confident wrong answers to pass on (for `report`)"),
+      BoolParam("epoch_lines", true,
+                "print an epoch line (train and test figures) per model; off where the models "
+                "come from a checkpoint, whose training figures are history"),
   };
   info.create = [] { return std::make_unique<Evaluate>(); };
   registry.add(std::move(info));

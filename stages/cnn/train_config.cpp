@@ -4,6 +4,7 @@
 #include <google/protobuf/text_format.h>
 
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -59,9 +60,10 @@ proto::OptimizerSpec BuildOptimizer(const Params& params) {
 
 std::vector<ParamSpec> TrainParams() {
   return {
-      StringParam("model", "seed",
-                  "\"seed\" (conv3x3*32, conv3x3*64, maxpool2, dense128, dense) or the path of "
-                  "a ModelSpec in protobuf text format (proto/model.proto)"),
+      InputFile(StringParam("model", "seed",
+                            "\"seed\" (conv3x3*32, conv3x3*64, maxpool2, dense128, dense) or the "
+                            "path of a ModelSpec in protobuf text format (proto/model.proto)"),
+                {"seed"}),
       IntParam("classes", 10, 2, 1e6, "classes of the seed network (a spec file sets its own)"),
       ChoiceParam("precision", "fp32", {"fp32", "bf16"},
                   "fp32, or bf16 mixed precision (bf16 activations and weights in the "
@@ -95,10 +97,10 @@ std::vector<ParamSpec> TrainParams() {
                "epochs the schedule spans; 0 = as many as the training source makes (its "
                "`epochs` travels with the batches). Set it only for a source that does not "
                "say; when both say, they must agree"),
-      StringParam("resume", "",
-                  "checkpoint to resume from: its weights, optimizer state and position; the "
-                  "epochs it finished are streamed again but skipped, so with the same graph "
-                  "and seed the result equals an uninterrupted run"),
+      InputFile(StringParam("resume", "",
+                            "checkpoint to resume from: its weights, optimizer state and "
+                            "position; the epochs it finished are streamed again but skipped, so "
+                            "with the same graph and seed the result equals an uninterrupted run")),
       ChoiceParam("progress", "auto", {"auto", "off"},
                   "progress on stderr: in place on a terminal, a line per 10% otherwise"),
       // Callbacks: they watch the loss on the optional "validation" input, measured after
@@ -181,7 +183,7 @@ TrainConfig ParseTrainConfig(const Params& params) {
   return config;
 }
 
-void ResolveEpochs(TrainConfig& config, int64_t data_epochs) {
+std::string ResolveEpochs(TrainConfig& config, int64_t data_epochs) {
   if (config.epochs > 0 && data_epochs > 0 && config.epochs != data_epochs) {
     throw std::runtime_error(
         "cnn_train's epochs is " + std::to_string(config.epochs) +
@@ -189,7 +191,19 @@ void ResolveEpochs(TrainConfig& config, int64_t data_epochs) {
         " passes (its `epochs`); leave cnn_train's epochs unset (0) to plan the schedule over "
         "the source's passes, or set both to the same value");
   }
-  if (config.epochs == 0) config.epochs = data_epochs;
+  const bool from_data = config.epochs == 0;
+  if (from_data) config.epochs = data_epochs;
+  std::string note;
+  if (from_data && config.schedule == "onecycle" &&
+      config.warmup_epochs >= static_cast<double>(config.epochs) && config.epochs > 0) {
+    char text[200];
+    std::snprintf(text, sizeof(text),
+                  "cnn_train: warmup_epochs %g is not shorter than the %lld epoch(s) the "
+                  "source makes; onecycle rises over the first 25%% of them instead",
+                  config.warmup_epochs, static_cast<long long>(config.epochs));
+    note = text;
+    config.warmup_epochs = 0;
+  }
   const bool needs_epochs = config.schedule != "constant" || config.warmup_epochs > 0;
   if (config.epochs == 0 && needs_epochs) {
     throw std::runtime_error("schedule " + config.schedule +
@@ -204,6 +218,7 @@ void ResolveEpochs(TrainConfig& config, int64_t data_epochs) {
                                " epochs)");
     }
   }
+  return note;
 }
 
 void CheckScheduleEpochs(const TrainConfig& config) {

@@ -47,7 +47,10 @@ proto::ModelSpec LoadModelSpec(const std::string& model, int classes);
 // Settles config.epochs from the parameter (config.epochs, 0 when not set) and what the training
 // batches say (`data_epochs`, 0 when unknown): either one, or both when they agree. Throws
 // std::runtime_error when they disagree, or when neither says and the schedule needs it.
-void ResolveEpochs(TrainConfig& config, int64_t data_epochs);
+// A onecycle warm-up as long as a run whose length came from the source (train.graph with
+// `--set train_data.epochs=1`) is shortened to the default rise (the first 25%) rather than
+// refused: the graph was written for longer runs. Returns a line saying so, else empty.
+std::string ResolveEpochs(TrainConfig& config, int64_t data_epochs);
 
 // Checks what depends on the number of epochs (std::invalid_argument); config.epochs > 0.
 void CheckScheduleEpochs(const TrainConfig& config);

@@ -43,7 +43,9 @@ class CameraSource : public Stage {
  public:
   ~CameraSource() override {
     // A run that ended early (a window closed, early stopping) never asked for another frame.
-    if (opened_ && !ended_) Finish("finished early");
+    // One that never started (another stage failed to open) has nothing to report: its own
+    // error is what the user needs to see.
+    if (opened_ && !ended_ && emitted_ > 0) Finish("finished early");
     StopGrabbing();
   }
 
@@ -263,9 +265,10 @@ void RegisterCameraSource(Registry& registry) {
   info.params = {
       IntParam("device", 0, -1, 1000,
                "camera index (0: the first camera); used when path is empty, -1: none"),
-      StringParam("path", "",
-                  "a video file (frames read in order, none dropped) or a stream URL "
-                  "(rtsp://, http://; live like a camera); takes precedence over device"),
+      InputFile(
+          StringParam("path", "",
+                      "a video file (frames read in order, none dropped) or a stream URL "
+                      "(rtsp://, http://; live like a camera); takes precedence over device")),
       IntParam("width", 0, 0, 16384,
                "capture width asked of a camera; frames of other sizes are scaled (0: as given)"),
       IntParam("height", 0, 0, 16384, "capture height, as width"),

@@ -56,13 +56,13 @@ StageInfo IdxSource::Info() {
   info.doc = "Streams an IDX image dataset (e.g. MNIST), raw or gzip, one 8-bit sample at a time";
   info.outputs = {{"samples", "sample", "one CV_8UC1 image with its label (-1 if unlabelled)"}};
   info.params = {
-      StringParam("images", "",
-                  "IDX image file (magic 0x00000803, or 0x00000804 for colour), raw or gzip; "
-                  "give this or `dataset`"),
-      StringParam("labels", "", "IDX label file (magic 0x00000801); empty: unlabelled (-1)"),
-      StringParam("dataset", "",
-                  "dataset file (datasets/*.dataset: files, class names, statistics) to read "
-                  "instead of images/labels/class_names"),
+      InputFile(StringParam("images", "",
+                            "IDX image file (magic 0x00000803, or 0x00000804 for colour), raw or "
+                            "gzip; give this or `dataset`")),
+      InputFile(StringParam("labels", "", "IDX label file (0x00000801); empty: unlabelled (-1)")),
+      InputFile(StringParam("dataset", "",
+                            "dataset file (datasets/*.dataset: files, class names, statistics) "
+                            "to read instead of images/labels/class_names")),
       ChoiceParam("part", "train", {"train", "test"}, "with `dataset`: which part to stream"),
       IntParam("epochs", 1, 1, 1e6,
                "passes over the data; travels with the samples, so a `cnn_train` downstream "

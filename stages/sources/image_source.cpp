@@ -87,10 +87,10 @@ void RegisterImageSource(Registry& registry) {
                    "CV_8UC1 or CV_8UC3 (BGR) image, source = the path, origin = the image; "
                    "error set and no pixels when the file cannot be decoded"}};
   info.params = {
-      RequiredStringParam("path",
-                          "comma-separated files, folders (recursive, sorted, image extensions "
-                          "only), globs (photos/*.jpg) or @list.txt (one path per line, relative "
-                          "to the list)"),
+      InputPaths(RequiredStringParam("path",
+                                     "comma-separated files, folders (recursive, sorted, image "
+                                     "extensions only), globs (photos/*.jpg) or @list.txt (one "
+                                     "path per line, relative to the list)")),
       IntParam("max_pixels", 40'000'000, 1, 1e12,
                "refuse images larger than this (width x height, read from the header before "
                "decoding)"),

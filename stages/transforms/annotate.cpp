@@ -82,11 +82,13 @@ class Annotate : public Stage {
       cv::rectangle(canvas, box, colour, std::max(1, static_cast<int>(std::lround(2 * base))));
       char text[48];
       std::snprintf(text, sizeof(text), "%d %.0f%%", part->predicted, 100.0 * part->confidence);
-      // As tall as a quarter of the digit, and about as wide as its box (neighbours stay legible).
+      // As tall as a quarter of the digit, never smaller than reads at this picture's size. Not
+      // from the box's width: a narrow "1" would get unreadable text.
       int baseline = 0;
       const cv::Size unit = cv::getTextSize(text, cv::FONT_HERSHEY_SIMPLEX, 1.0, 2, &baseline);
-      const double scale = std::clamp(
-          std::min(box.height / 4.0 / unit.height, 1.1 * box.width / unit.width), 0.35, 2.0);
+      const double readable = std::max(0.45, 0.5 * base);
+      const double scale =
+          std::clamp(box.height / 4.0 / unit.height, readable, std::max(readable, 2.0 * base));
       const int baseline_y = box.y > 20 * scale ? box.y - 4 : box.y + box.height + 18 * scale;
       Label(canvas, text, cv::Point(box.x, baseline_y), scale, colour);
     }

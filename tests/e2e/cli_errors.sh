@@ -78,6 +78,35 @@ good | sed "s|t10k-images-idx3-ubyte.gz|t10k-labels-idx1-ubyte.gz|" > badfile.gr
 expect 1 'stage "mnist" \(idx_source\).*t10k-labels-idx1-ubyte.gz.*magic' -- "$PIPELINE" run badfile.graph
 
 expect 0 'idx_source .*source' -- "$PIPELINE" plugins
+
+# A command without its argument says what to give, in the user's words (not "--graph").
+for command in run validate dot; do
+  expect 2 "pipeline $command: give a graph file, e.g. pipeline $command train.graph" \
+    -- "$PIPELINE" "$command"
+done
+expect 2 "pipeline inspect: give a checkpoint, e.g. pipeline inspect" -- "$PIPELINE" inspect
+expect 2 "pipeline evaluate: give a checkpoint, e.g. pipeline evaluate" -- "$PIPELINE" evaluate
+
+# Every command takes --plugin-path (README: Command line), and refuses a folder that is not there.
+mkdir -p plugins_here
+for command in "run good.graph" "validate good.graph" "dot good.graph" plugins \
+  "inspect missing.ckpt" "evaluate missing.ckpt"; do
+  # shellcheck disable=SC2086 # the command and its argument
+  output=$("$PIPELINE" $command --plugin-path plugins_here 2>&1)
+  if grep -qiE "unknown option|unrecogni[sz]ed option" <<<"$output"; then
+    echo "FAIL: pipeline $command refuses --plugin-path: $output"
+    failures=$((failures + 1))
+  fi
+  expect 2 "--plugin-path nowhere: no such folder" -- "$PIPELINE" $command --plugin-path nowhere
+done
+
+# Validation checks that the files a stage reads are there, at their place in the graph.
+expect 2 '^--set: error: stage "mnist": parameter "images": /nonexistent.gz: No such file' \
+  -- "$PIPELINE" validate good.graph --set mnist.images=/nonexistent.gz
+good | sed "s|$MNIST_DIR/t10k-images-idx3-ubyte.gz|missing-images.gz|" > nofile.graph
+expect 2 'nofile.graph:4:[0-9]+: error: stage "mnist": parameter "images": missing-images.gz: No such file' \
+  -- "$PIPELINE" validate nofile.graph
+expect 2 'parameter "images": .*: is a folder' -- "$PIPELINE" validate good.graph --set mnist.images=.
 expect 0 'Parameters:' -- "$PIPELINE" plugins batch
 expect 2 'no stage type "bacth" \(did you mean "batch"' -- "$PIPELINE" plugins bacth
 

@@ -20,6 +20,8 @@ grep -Eq "accuracy (9[0-9]|100)\.[0-9]+% \([0-9]+ of 10000 correct\)" "$work/out
   fail "no accuracy line"
 grep -q "^report: $work/report/index.html$" "$work/err" || fail "no report line"
 [[ $(cat "$work/out" "$work/err" | grep -c "^report: ") -eq 1 ]] || fail "the report line is printed more than once"
+# The checkpoint's training figures are history: no training epoch line ("epoch 1/1: ... (at").
+! grep -q "^epoch " "$work/out" "$work/err" || fail "evaluate printed a stale training epoch line"
 for file in index.html metrics.json metrics.csv curves.png confusion.png per_class.png \
   mistakes.png; do
   [[ -s "$work/report/$file" ]] || fail "missing $file"
@@ -35,13 +37,28 @@ grep -q '"test_samples": "10000"' "$work/report/metrics.json" || fail "metrics.j
 [[ $(wc -l <"$work/report/metrics.csv") -eq 2 ]] || fail "metrics.csv: header + 1 epoch"
 grep -q "evaluate $CHECKPOINT" "$work/report/index.html" || fail "index.html names the checkpoint"
 
-# The default folder is beside the checkpoint; --labels names the labels explicitly.
+# The default folder is beside the checkpoint, named after checkpoint and data; --labels names
+# the labels explicitly; --plugin-path is taken as by every command.
 cp "$CHECKPOINT" "$work/model.ckpt"
 cp "$images" "$work/digits.gz"
-"$PIPELINE" evaluate "$work/model.ckpt" "$work/digits.gz" \
+"$PIPELINE" evaluate "$work/model.ckpt" "$work/digits.gz" --plugin-path "$work" \
   --labels "$MNIST_DIR/t10k-labels-idx1-ubyte.gz" --mistakes 8 >"$work/out2" 2>&1 ||
   { cat "$work/out2"; fail "evaluate with --labels failed"; }
-[[ -s "$work/model_evaluation/index.html" ]] || fail "default report folder"
+[[ -s "$work/model_evaluation_digits/index.html" ]] || fail "default report folder"
+grep -q "^report: $work/model_evaluation_digits/index.html$" "$work/out2" || fail "no report line"
+# Evaluating another data set writes beside it, not over it (train -> train labels, by name).
+mkdir -p "$work/mnist"
+ln -s "$MNIST_DIR/train-images-idx3-ubyte.gz" "$MNIST_DIR/train-labels-idx1-ubyte.gz" \
+  "$MNIST_DIR/t10k-images-idx3-ubyte.gz" "$MNIST_DIR/t10k-labels-idx1-ubyte.gz" "$work/mnist/"
+"$PIPELINE" evaluate "$work/model.ckpt" "$work/mnist/t10k-images-idx3-ubyte.gz" --batch 2000 \
+  >"$work/out3" 2>&1 || { cat "$work/out3"; fail "evaluate on t10k failed"; }
+"$PIPELINE" evaluate "$work/model.ckpt" "$work/mnist/train-images-idx3-ubyte.gz" --batch 2000 \
+  >"$work/out4" 2>&1 || { cat "$work/out4"; fail "evaluate on the train set failed"; }
+grep -q '"test_samples": "10000"' "$work/model_evaluation_t10k/metrics.json" ||
+  fail "the t10k evaluation was replaced"
+grep -q '"test_samples": "60000"' "$work/model_evaluation_train/metrics.json" ||
+  fail "the train-set evaluation did not read train-labels (60000 samples)"
+"$PIPELINE" evaluate --help | grep -q "train-images-idx3-ubyte.gz" || fail "--help on labels"
 
 # expect_error CODE TEXT ARGS...: exits with CODE and says TEXT on stderr.
 expect_error() {
@@ -62,7 +79,8 @@ expect_error 1 "no labels for $work/digits.gz" "$CHECKPOINT" "$work/digits.gz"
 echo "garbage" >"$work/t10k-images-idx3-ubyte"
 echo "garbage" >"$work/t10k-labels-idx1-ubyte"
 expect_error 1 "t10k-images-idx3-ubyte" "$CHECKPOINT" "$work/t10k-images-idx3-ubyte" --out "$work/x"
-expect_error 2 "which checkpoint?"
+expect_error 2 "give a checkpoint, e.g. pipeline evaluate runs/mnist/best.ckpt"
+expect_error 2 "--plugin-path $work/nofolder: no such folder" "$CHECKPOINT" --plugin-path "$work/nofolder"
 expect_error 2 "unknown option --bogus" "$CHECKPOINT" --bogus 1
 expect_error 2 "--batch takes a whole number" "$CHECKPOINT" --batch 0
 echo "ok"

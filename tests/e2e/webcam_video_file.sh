@@ -46,4 +46,6 @@ set -e
 [[ $status -eq 1 ]] || { cat "$work/display.txt"; fail "expected exit code 1 without a display, got $status"; }
 grep -q "no display" "$work/display.txt" || fail "message"
 grep -q "webcam_to_file.graph" "$work/display.txt" || fail "alternative not named"
+# Only the real error: the camera, opened before the display failed, has nothing to say.
+! grep -q "finished early" "$work/display.txt" || { cat "$work/display.txt"; fail "noise before the error"; }
 echo "ok"

@@ -31,8 +31,9 @@ quick_checkpoint
 # plays, then wait for the run to end by itself.
 cat >"$work/session.sh" <<'SESSION'
 set -u
+# As README shows it: no camera.live, a video file plays at its own frame rate in the window.
 "$PIPELINE" run "$SOURCE_DIR/webcam.graph" --set "camera.path=$WORK/clip.avi" \
-  --set camera.live=realtime --set "classify.checkpoint=$CHECKPOINT" >"$WORK/out.txt" 2>&1 &
+  --set "classify.checkpoint=$CHECKPOINT" >"$WORK/out.txt" 2>&1 &
 run=$!
 for _ in $(seq 200); do
   xwininfo -root -tree 2>/dev/null | grep -q '"pipeline: digits"' && break

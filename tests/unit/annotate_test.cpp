@@ -103,6 +103,31 @@ TEST(AnnotateTest, ShowsErrorsAndPassesUnreadableFilesOn) {
   EXPECT_EQ(skipped.source, "broken.png");
 }
 
+// Rows above `box` in which the label changed pixels: the label's height.
+int LabelRows(const cv::Mat& image, const cv::Mat& original, const cv::Rect& box) {
+  int rows = 0;
+  for (int y = 0; y < box.y; ++y) {
+    const cv::Rect row(box.x, y, std::min(image.cols - box.x, 200), 1);
+    if (ChangedPixels(image, original, row) > 0) ++rows;
+  }
+  return rows;
+}
+
+TEST(AnnotateTest, LabelSizeFollowsTheDigitsHeightNotItsWidth) {
+  const auto origin = std::make_shared<const cv::Mat>(480, 640, CV_8UC3, cv::Scalar(90, 90, 90));
+  const cv::Rect narrow(100, 200, 12, 120), wide(400, 200, 90, 120);  // a "1" and a "0"
+  const Registry registry = StandardRegistry();
+  auto stage = OpenStage(registry, "annotate", {{"fps", "false"}});
+  RecordingEmitter out;
+  stage->process({0, 0, 0, Digit(origin, narrow, 0, 2, 1, 0.9f)}, out);
+  stage->process({0, 0, 0, Digit(origin, wide, 1, 2, 0, 0.9f)}, out);
+  ASSERT_EQ(out.messages().size(), 1u);
+  const cv::Mat& image = out.messages()[0].as<Sample>().image;
+  const int narrow_rows = LabelRows(image, *origin, narrow);
+  EXPECT_GE(narrow_rows, 14) << "the narrow digit's label must stay readable";
+  EXPECT_NEAR(narrow_rows, LabelRows(image, *origin, wide), 2);
+}
+
 TEST(AnnotateTest, DrawsTheFrameRate) {
   const auto origin = std::make_shared<const cv::Mat>(240, 320, CV_8UC3, cv::Scalar(90, 90, 90));
   const Registry registry = StandardRegistry();
