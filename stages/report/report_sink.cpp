@@ -25,6 +25,7 @@ class ReportSink : public Stage {
     PrepareOutputFolder(dir_, "report");
     context_.graph_file = env().graph_file;
     context_.graph_text = env().graph_text;
+    context_.graph_source = cnn::report::ReadGraphSource(env().graph_file);
     context_.seed = env().graph_seed;
     context_.threads = env().threads;
     context_.command_line = cnn::report::ProcessCommandLine();

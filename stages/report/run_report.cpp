@@ -35,7 +35,8 @@ std::string NormalizationWords(const Normalization& n) {
   return text;
 }
 
-// The graph file's text, if it is still there and of a sane size (the report shows it).
+}  // namespace
+
 std::string ReadGraphSource(const std::string& path) {
   if (path.empty()) return "";
   std::ifstream file(path, std::ios::binary);
@@ -46,8 +47,6 @@ std::string ReadGraphSource(const std::string& path) {
   text.resize(static_cast<size_t>(file.gcount()));
   return text;
 }
-
-}  // namespace
 
 std::string ProcessCommandLine() {
   std::ifstream file("/proc/self/cmdline", std::ios::binary);
@@ -75,7 +74,7 @@ proto::RunReport BuildRunReport(const std::vector<proto::EpochMetrics>& epochs,
   report.set_threads(context.threads);
   report.set_command_line(context.command_line);
   report.set_written_at(LocalTimeNow());
-  report.set_graph_source(ReadGraphSource(context.graph_file));
+  report.set_graph_source(context.graph_source);
   if (const ModelSnapshot* model = latest.model.get()) {
     report.set_model_name(model->spec.name());
     report.set_precision(model->spec.precision() == proto::PRECISION_BF16 ? "bf16" : "fp32");

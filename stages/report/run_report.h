@@ -16,6 +16,9 @@ namespace pipeline::cnn::report {
 struct RunContext {
   std::string graph_file;
   std::string graph_text;
+  // The graph file as its author wrote it, comments included (ReadGraphSource); empty when
+  // unknown, and the report then shows graph_text.
+  std::string graph_source;
   uint64_t seed = 0;
   int threads = 0;
   std::string command_line;
@@ -24,6 +27,9 @@ struct RunContext {
 // This process's command line, arguments joined by spaces and quoted where needed ("" when the
 // system does not say; read from /proc/self/cmdline on Linux).
 std::string ProcessCommandLine();
+
+// The text of the graph file at `path`, if it can be read and is under 1 MiB; else "".
+std::string ReadGraphSource(const std::string& path);
 
 // The report of a run after `epochs` (oldest first). `latest` supplies the model, its training
 // settings and the mistakes; its snapshot may be null.

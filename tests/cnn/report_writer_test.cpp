@@ -90,6 +90,8 @@ TEST(ReportWriter, WritesEveryFileConsistently) {
   EXPECT_EQ(cv::imread(dir.file(report::kCurvesFile)).rows, report::kCurvesHeight);
   EXPECT_EQ(cv::imread(dir.file(report::kPerClassFile)).rows, report::kPerClassHeight);
   EXPECT_NE(html.find("stage { name: &quot;a&lt;b&gt;&quot; }"), std::string::npos);
+  EXPECT_NE(html.find("<th>validation loss</th>"), std::string::npos)
+      << "epoch 2 has validation figures: the table has their columns";
   EXPECT_NE(html.find("&lt;b&gt;#9&lt;/b&gt;"), std::string::npos);
   EXPECT_NE(html.find("pipeline run train.graph"), std::string::npos);
   EXPECT_EQ(html.find("http"), std::string::npos) << "the page must open offline";
