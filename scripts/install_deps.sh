@@ -14,6 +14,8 @@ PACKAGES=(
   # tests/e2e measure peak memory with GNU time (/usr/bin/time -f %M); augment_preview decodes
   # its grid with python3.
   time python3
+  # ONNX export and import (nn/onnx/): the ONNX protobuf classes and onnx::checker.
+  libonnx-dev
   # image_source inflates PNGs with libdeflate (twice as fast as zlib for whole buffers).
   libdeflate-dev
   # tests/e2e/webcam_window.sh: a real X server for the display window (xvfb-run needs xauth),
