@@ -161,7 +161,7 @@ void Metadata(onnx::ModelProto& model, const std::string& key, const std::string
 
 std::string Number(double value) {
   char text[40];
-  std::snprintf(text, sizeof(text), "%.17g", value);
+  std::snprintf(text, sizeof(text), "%.10g", value);  // 0.1307, not 0.13070000000000001
   return text;
 }
 

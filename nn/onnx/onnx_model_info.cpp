@@ -16,28 +16,12 @@ namespace {
 // importer handles. Shape, Gather, Unsqueeze, Squeeze and the like are left out on purpose: the
 // dynamic-shape chains they form are what OpenCV 4.6 fails on.
 const std::vector<std::string>& SupportedOps() {
-  static const std::vector<std::string> ops = {"Add",
-                                               "AveragePool",
-                                               "BatchNormalization",
-                                               "Constant",
-                                               "Conv",
-                                               "Div",
-                                               "Dropout",
-                                               "Flatten",
-                                               "Gemm",
-                                               "GlobalAveragePool",
-                                               "Identity",
-                                               "LeakyRelu",
-                                               "LogSoftmax",
-                                               "MatMul",
-                                               "MaxPool",
-                                               "Mul",
-                                               "Relu",
-                                               "Reshape",
-                                               "Sigmoid",
-                                               "Softmax",
-                                               "Sub",
-                                               "Tanh"};
+  // clang-format off
+  static const std::vector<std::string> ops = {
+      "Add", "AveragePool", "BatchNormalization", "Constant", "Conv", "Div", "Dropout", "Flatten",
+      "Gemm", "GlobalAveragePool", "Identity", "LeakyRelu", "LogSoftmax", "MatMul", "MaxPool",
+      "Mul", "Pad", "Relu", "Reshape", "Sigmoid", "Softmax", "Sub", "Tanh"};
+  // clang-format on
   return ops;
 }
 

@@ -158,6 +158,16 @@ TEST(OnnxExport, EveryLayerKindMatchesOpenCvDnn) {
   EXPECT_EQ(std::count(ops.begin(), ops.end(), "BatchNormalization"), 1);
   EXPECT_EQ(std::count(ops.begin(), ops.end(), "Gemm"), 2);
   EXPECT_EQ(ops.back(), "Softmax");
+  // What cnn_predict reads back: the shape and the normalization the graph applies itself.
+  const OnnxModelInfo info = InspectOnnxModel(exported, "all_kinds.onnx");
+  EXPECT_EQ(info.channels, 2);
+  EXPECT_EQ(info.rows, 12);
+  EXPECT_EQ(info.classes, 3);
+  EXPECT_TRUE(info.preparation.raw_pixels);
+  EXPECT_TRUE(info.preparation.outputs_probabilities);
+  ASSERT_NE(info.Metadata(onnx_keys::kNormalizationMean), nullptr);
+  EXPECT_EQ(*info.Metadata(onnx_keys::kNormalizationMean), "0.2");
+  EXPECT_EQ(*info.Metadata(onnx_keys::kNormalizationStd), "0.3");
 }
 
 // One feature at a time, so that a failure names it.

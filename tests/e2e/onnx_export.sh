@@ -19,9 +19,9 @@ mnist=(--set "train_data.images=$MNIST_DIR/train-images-idx3-ubyte.gz"
        --set "test_data.images=$MNIST_DIR/t10k-images-idx3-ubyte.gz"
        --set "test_data.labels=$MNIST_DIR/t10k-labels-idx1-ubyte.gz")
 
-# train.graph, one epoch over 6,000 images; the checkpoint sink exports best.onnx itself.
+# train.graph, one epoch over 4,000 images; the checkpoint sink exports best.onnx itself.
 (cd "$SOURCE_DIR" && "$PIPELINE" run train.graph "${mnist[@]}" \
-  --set train_data.limit=6000 --set train_data.epochs=1 --set train.progress=off \
+  --set train_data.limit=4000 --set train_data.epochs=1 --set train.progress=off \
   --set checkpoint.onnx=true --set "checkpoint.dir=$work/seed" --set "report.dir=$work/seed") \
   2>"$work/seed.log" || { cat "$work/seed.log"; fail "train.graph"; }
 [[ -s $work/seed/best.onnx && -s $work/seed/latest.onnx ]] || fail "checkpoint.onnx wrote no .onnx"
