@@ -4,7 +4,8 @@
 # 10,000 MNIST test images must count the same correct answers as PyTorch did (written beside the
 # model in torch_mnist.accuracy), to within 2 images, and give PyTorch's answer
 # (torch_mnist.predictions) on all but at most 2 of the 10,000 images; predict.graph reads the photo fixtures with
-# it unchanged; inspect shows it; cnn_predict's params override its metadata.
+# it unchanged; float samples from `normalize` give the same answers; inspect shows it;
+# cnn_predict's params override its metadata.
 #
 # Environment (set by ctest): PIPELINE, SOURCE_DIR, MNIST_DIR; TORCH_ONNX_DIR (optional) reads
 # torch_mnist.onnx and .accuracy from there instead (.ci/run, after regenerating them).
@@ -35,11 +36,11 @@ stage { name: "output" plugin: "predictions" input: "classify"
   param { key: "output" value: "$work/predictions.csv" }
   param { key: "uncertain_below" value: "0" } }
 GRAPH
-correct() {
-  "$PIPELINE" run "$work/test_set.graph" "$@" >"$work/run.log" 2>&1 || { cat "$work/run.log"; fail run; }
+correct() {  # correct GRAPH [--set ...]: how many of the 10,000 it answers right
+  "$PIPELINE" run "$@" >"$work/run.log" 2>&1 || { cat "$work/run.log"; fail run; }
   sed -nE 's/.* ([0-9]+) of 10000 labelled correct.*/\1/p' "$work/run.log"
 }
-ours=$(correct)
+ours=$(correct "$work/test_set.graph")
 echo "PyTorch: $torch_correct of 10000 correct; ours (cnn_predict on OpenCV dnn): $ours of 10000"
 [[ -n $ours ]] || fail "no accuracy line"
 ((ours - torch_correct <= 2 && torch_correct - ours <= 2)) || fail "accuracy differs from PyTorch's"
@@ -49,8 +50,17 @@ differ=$(paste -d' ' "$work/ours.txt" "$fixtures/torch_mnist.predictions" | awk 
 echo "answers that differ from PyTorch's: $differ of 10000"
 ((differ <= 2)) || fail "$differ answers differ from PyTorch's"
 
+# Float samples from `normalize` (other values than the model's) are brought to the model's own.
+sed -e 's/input: "source"$/input: "norm"/' \
+    -e 's/^stage { name: "classify"/stage { name: "norm" plugin: "normalize" input: "source"\
+  param { key: "mean" value: "0.5" } param { key: "std" value: "0.25" } }\
+stage { name: "classify"/' "$work/test_set.graph" >"$work/normalized.graph"
+from_float=$(correct "$work/normalized.graph")
+echo "fed float samples normalized with other values: $from_float of 10000"
+((from_float - torch_correct <= 2 && torch_correct - from_float <= 2)) || fail "float samples"
+
 # Params win over the metadata: the wrong polarity ruins it, proving they are used.
-inverted=$(correct --set classify.polarity=dark_on_light)
+inverted=$(correct "$work/test_set.graph" --set classify.polarity=dark_on_light)
 echo "with polarity dark_on_light: $inverted of 10000"
 ((inverted < 7000)) || fail "polarity param had no effect"
 
