@@ -3,9 +3,9 @@
 # exported by PyTorch (tools/torch_mnist_to_onnx.py) — through our stages: cnn_predict on the
 # 10,000 MNIST test images must count the same correct answers as PyTorch did (written beside the
 # model in torch_mnist.accuracy), to within 2 images, and give PyTorch's answer
-# (torch_mnist.predictions) on all but at most 2 of the 10,000 images; predict.graph reads the photo fixtures with
-# it unchanged; float samples from `normalize` give the same answers; inspect shows it;
-# cnn_predict's params override its metadata.
+# (torch_mnist.predictions) on all but at most 2 of the 10,000 images; float samples from
+# `normalize` give the same count; predict.graph reads the photo fixtures with it unchanged;
+# inspect shows it; cnn_predict's params override its metadata.
 #
 # Environment (set by ctest): PIPELINE, SOURCE_DIR, MNIST_DIR; TORCH_ONNX_DIR (optional) reads
 # torch_mnist.onnx and .accuracy from there instead (.ci/run, after regenerating them).
