@@ -22,7 +22,8 @@ done
 expect 1 "selu.onnx: op Selu \(node .*\) is not supported" -- "$PIPELINE" inspect selu.onnx
 expect 1 "folder.onnx: is a directory" -- "$PIPELINE" inspect folder.onnx
 expect 1 "missing.onnx: no such file" -- "$PIPELINE" inspect missing.onnx
-predict=("$PIPELINE" run "$SOURCE_DIR/predict.graph" --set "source.path=$SOURCE_DIR/data/fixtures/photos")
+predict=("$PIPELINE" run "$SOURCE_DIR/predict.graph"
+         --set "source.path=$SOURCE_DIR/data/fixtures/photos")
 expect 1 "selu.onnx: op Selu" -- "${predict[@]}" --set classify.checkpoint=selu.onnx
 expect 1 "truncated.onnx" -- "${predict[@]}" --set classify.checkpoint=truncated.onnx
 expect 1 "text.onnx" -- "${predict[@]}" --set classify.checkpoint=text.onnx

@@ -67,7 +67,8 @@ echo "with polarity dark_on_light: $inverted of 10000"
 # predict.graph, unchanged but for the checkpoint, on the photo fixtures.
 photos="$SOURCE_DIR/data/fixtures/photos"
 (cd "$work" && "$PIPELINE" run "$SOURCE_DIR/predict.graph" --set "source.path=$photos" \
-  --set "classify.checkpoint=$model") >"$work/predict.log" 2>&1 || { cat "$work/predict.log"; fail predict.graph; }
+  --set "classify.checkpoint=$model") >"$work/predict.log" 2>&1 ||
+  { cat "$work/predict.log"; fail predict.graph; }
 right=0 total=0
 while IFS=, read -r file digits _; do
   truth=$(basename "$file" | sed -E 's/.*label([0-9]+)\..*/\1/')
