@@ -235,9 +235,9 @@ onnx::ModelProto ExportOnnx(const OnnxExportInput& input) {
         const bool average = layer.spec.pool().kind() == proto::POOL_AVG;
         Window window = layer.window;
         if (average && (window.pad_top | window.pad_left | window.pad_bottom | window.pad_right)) {
-          // Ours divides by the whole window, padding included (count_include_pad=1), which
-          // OpenCV 4.6 gets wrong at the far border; an explicit zero Pad before an unpadded
-          // AveragePool means the same to every reader.
+          // Ours divides by the whole window, padding included (count_include_pad=1); OpenCV 4.6
+          // computed other values for that (tests/cnn/onnx_export_test.cpp). An explicit zero
+          // Pad before an unpadded AveragePool means the same to every reader.
           const std::vector<int64_t> pads = {0, 0, window.pad_top,    window.pad_left,
                                              0, 0, window.pad_bottom, window.pad_right};
           onnx::TensorProto* tensor = graph.add_initializer();
