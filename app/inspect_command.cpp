@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "app/inspect_onnx.h"
 #include "nn/model_spec.h"
 #include "pipeline/cli/cli_common.h"
 #include "stages/cnn/checkpoint.h"
@@ -267,7 +268,8 @@ std::string DescribeCheckpoint(const std::string& path, int graph_lines) {
 CliCommand InspectCommand() {
   CliCommand command;
   command.name = "inspect";
-  command.summary = "describe a checkpoint: model, training position, metrics, source graph";
+  command.summary =
+      "describe a checkpoint (model, training position, metrics, graph) or an ONNX model";
   command.run = [](const std::vector<std::string>& args) {
     std::string path;
     int graph_lines = 12;
@@ -275,12 +277,14 @@ CliCommand InspectCommand() {
     for (size_t i = 0; i < args.size(); ++i) {
       const std::string& arg = args[i];
       if (arg == "--help" || arg == "-h") {
-        std::cout << "usage: pipeline inspect CHECKPOINT [--graph]\n\n"
+        std::cout << "usage: pipeline inspect CHECKPOINT [--graph]\n"
+                     "       pipeline inspect MODEL.onnx\n\n"
                      "Verifies CHECKPOINT (format version, checksum, every tensor against the "
-                     "model spec) and describes it.\n  --graph             print the whole "
-                     "source graph, not just its first lines\n  --plugin-path DIR   accepted "
-                     "as by every command (a checkpoint needs no plugin)\n\nexit codes: 0 ok, "
-                     "1 not a valid checkpoint, 2 bad usage\n";
+                     "model spec) and describes it. For MODEL.onnx: its inputs, outputs, ops and "
+                     "metadata, checked against what cnn_predict runs.\n  --graph             "
+                     "print the whole source graph, not just its first lines\n  --plugin-path DIR"
+                     "   accepted as by every command (a checkpoint needs no plugin)\n\nexit "
+                     "codes: 0 ok, 1 not a valid checkpoint, 2 bad usage\n";
         return kExitOk;
       }
       if (arg == "--graph") {
@@ -316,7 +320,8 @@ CliCommand InspectCommand() {
       return kExitUsage;
     }
     try {
-      std::cout << DescribeCheckpoint(path, graph_lines);
+      const bool onnx = path.size() > 5 && (path.ends_with(".onnx") || path.ends_with(".ONNX"));
+      std::cout << (onnx ? DescribeOnnx(path) : DescribeCheckpoint(path, graph_lines));
     } catch (const std::exception& e) {
       std::cerr << "pipeline inspect: " << e.what() << "\n";
       return kExitRunFailed;

@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "app/evaluate_command.h"
+#include "app/export_command.h"
 #include "app/inspect_command.h"
 #include "nn/openmp_policy.h"
 #include "pipeline/cli/cli.h"
@@ -18,6 +19,7 @@ int main(int argc, char** argv) {
   setup.builtins = {&pipeline::StandardStagesDescriptor()};
   setup.extra_commands = {
       pipeline::cnn::InspectCommand(),
+      pipeline::cnn::ExportCommand(),
       pipeline::cnn::EvaluateCommand(pipeline::StandardStagesDescriptor()),
   };
   return pipeline::RunCli(argc, argv, setup);

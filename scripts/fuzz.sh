@@ -2,13 +2,13 @@
 # Builds the libFuzzer targets (fuzz/, clang-14, AddressSanitizer + UBSan) into build-fuzz/ when
 # needed, then runs one of them, or each in turn, for SECONDS from its committed seed corpus.
 #   scripts/fuzz.sh NAME SECONDS     NAME: graph_text model_spec checkpoint idx png image_header
-#                                    dataset_file
+#                                    dataset_file onnx
 #   scripts/fuzz.sh all SECONDS      every target, one after another
 # New inputs go to build-fuzz/corpus/NAME (the committed fuzz/corpus/NAME is only read); a crash
 # is written to build-fuzz/crashes/ and makes the script exit non-zero.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-targets=(graph_text model_spec checkpoint idx png image_header dataset_file)
+targets=(graph_text model_spec checkpoint idx png image_header dataset_file onnx)
 if [[ $# -ne 2 || ! "$2" =~ ^[0-9]+$ ]]; then
   echo "usage: scripts/fuzz.sh NAME|all SECONDS   (NAME: ${targets[*]})" >&2
   exit 2

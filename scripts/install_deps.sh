@@ -16,6 +16,8 @@ PACKAGES=(
   time python3
   # graphs/train_fashion.graph trains on Fashion-MNIST as Debian packages it (datasets/).
   dataset-fashion-mnist
+  # ONNX export and import (nn/onnx/): the ONNX protobuf classes and onnx::checker.
+  libonnx-dev
   # image_source inflates PNGs with libdeflate (twice as fast as zlib for whole buffers).
   libdeflate-dev
   # tests/e2e/webcam_window.sh: a real X server for the display window (xvfb-run needs xauth),

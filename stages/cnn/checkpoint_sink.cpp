@@ -1,7 +1,7 @@
 // `checkpoint`: writes each model snapshot to DIR/latest.ckpt, and to DIR/best.ckpt when it is
 // the best so far. "Best" is judged by the `metric` parameter over the snapshot's own metrics
 // history, which a resumed run carries over, so resuming keeps the same notion of best without
-// reading old files.
+// reading old files. With `onnx` each file gets an ONNX export beside it (latest.onnx, best.onnx).
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -15,6 +15,7 @@
 #include "stages/cnn/cnn_registrations.h"
 #include "stages/cnn/console.h"
 #include "stages/cnn/model_snapshot.h"
+#include "stages/cnn/onnx_snapshot.h"
 
 namespace pipeline {
 namespace {
@@ -45,6 +46,7 @@ class CheckpointSink : public Stage {
     dir_ = params.get_string("dir");
     keep_best_ = params.get_bool("keep_best");
     metric_ = params.get_string("metric");
+    onnx_ = params.get_bool("onnx");
     PrepareOutputFolder(dir_, "checkpoint");
   }
 
@@ -52,9 +54,11 @@ class CheckpointSink : public Stage {
     const auto& snapshot = msg.as<cnn::ModelSnapshot>();
     const std::string latest = (std::filesystem::path(dir_) / "latest.ckpt").string();
     cnn::SaveCheckpoint(snapshot, latest);
+    if (onnx_) Export(snapshot, "latest");
     latest_epoch_ = snapshot.position.epochs_finished();
     if (keep_best_ && IsBest(snapshot)) {
       cnn::SaveCheckpoint(snapshot, (std::filesystem::path(dir_) / "best.ckpt").string());
+      if (onnx_) Export(snapshot, "best");
       best_epoch_ = snapshot.position.epochs_finished();
       best_score_ = Score(snapshot.metrics.back(), metric_).value_or(0);
     }
@@ -75,6 +79,11 @@ class CheckpointSink : public Stage {
   }
 
  private:
+  void Export(const cnn::ModelSnapshot& snapshot, const std::string& stem) {
+    cnn::ExportSnapshotOnnx(snapshot, (std::filesystem::path(dir_) / (stem + ".onnx")).string(),
+                            stem + ".ckpt");
+  }
+
   // Better than every earlier epoch in the snapshot's history (ties keep the earlier one).
   bool IsBest(const cnn::ModelSnapshot& snapshot) {
     if (snapshot.metrics.empty()) return false;
@@ -99,6 +108,7 @@ class CheckpointSink : public Stage {
 
   std::string dir_;
   bool keep_best_ = true;
+  bool onnx_ = false;
   std::string metric_;
   bool warned_missing_ = false;
   int64_t latest_epoch_ = 0, best_epoch_ = 0;
@@ -125,6 +135,9 @@ void RegisterCheckpointSink(Registry& registry) {
                   "what keeps a snapshot as best.ckpt (accuracies higher, losses lower): test_* "
                   "needs `evaluate` upstream, validation_* cnn_train's \"validation\" input; "
                   "snapshots without it are never best"),
+      BoolParam("onnx", false,
+                "also export each checkpoint as ONNX beside it (latest.onnx, best.onnx; see "
+                "`pipeline export`)"),
   };
   info.create = [] { return std::make_unique<CheckpointSink>(); };
   registry.add(std::move(info));

@@ -1,6 +1,7 @@
 // `cnn_predict`: classifies samples with a checkpoint's model, preprocessing 8-bit images exactly
 // as its training data was. Samples are gathered into batches (one model call each); partial
-// batches are flushed at every epoch end and at the end of the stream.
+// batches are flushed at every epoch end and at the end of the stream. A `.onnx` checkpoint runs
+// through OpenCV's dnn module instead (onnx_classifier.h), prepared as its metadata says.
 #include <algorithm>
 #include <cmath>
 #include <memory>
@@ -16,6 +17,7 @@
 #include "stages/cnn/cnn_registrations.h"
 #include "stages/cnn/model_snapshot.h"
 #include "stages/cnn/model_thread.h"
+#include "stages/cnn/onnx_classifier.h"
 
 namespace pipeline {
 namespace {
@@ -26,6 +28,15 @@ struct Waiting {
   int64_t index = 0;
   std::string error;  // set when the sample cannot be classified; it gets no model input
 };
+
+// ONNX by its name: a checkpoint of ours may be called anything else.
+bool IsOnnxPath(const std::string& path) {
+  if (path.size() < 5) return false;
+  std::string tail = path.substr(path.size() - 5);
+  std::transform(tail.begin(), tail.end(), tail.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return tail == ".onnx";
+}
 
 bool Close(double a, double b) { return std::abs(a - b) <= 1e-9 * std::max(1.0, std::abs(b)); }
 
@@ -57,20 +68,42 @@ class CnnPredict : public Stage {
  private:
   void Open(const Params& params) {
     const std::string& path = params.get_string("checkpoint");
-    snapshot_ = cnn::LoadCheckpoint(path);
     checkpoint_ = path;
-    model_ = cnn::RestoreModel(*snapshot_);
-    if (!snapshot_->class_names.empty()) {
-      class_names_ = std::make_shared<const std::vector<std::string>>(snapshot_->class_names);
-    }
     batch_size_ = static_cast<int>(params.get_int("batch"));
     top_k_ = static_cast<int>(params.get_int("top_k"));
-    const proto::InputShape& input = snapshot_->spec.input();
-    rows_ = static_cast<int>(input.rows());
-    cols_ = static_cast<int>(input.cols());
-    channels_ = static_cast<int>(input.channels());
-    inputs_.reserve(static_cast<size_t>(batch_size_) *
-                    static_cast<size_t>(model_->input_elements()));
+    if (IsOnnxPath(path)) {
+      cnn::OnnxInputOverrides overrides;
+      const auto given = [&](const char* name) {
+        return params.is_set(name) ? std::optional<double>(params.get_float(name)) : std::nullopt;
+      };
+      overrides.scale = given("scale");
+      overrides.mean = given("mean");
+      overrides.std = given("std");
+      const std::string& polarity = params.get_string("polarity");
+      if (polarity != "model") overrides.invert = polarity == "dark_on_light";
+      onnx_ = std::make_unique<cnn::OnnxClassifier>(path, overrides);
+      if (!onnx_->class_names().empty()) {
+        class_names_ = std::make_shared<const std::vector<std::string>>(onnx_->class_names());
+      }
+      rows_ = onnx_->rows();
+      cols_ = onnx_->cols();
+      channels_ = onnx_->channels();
+    } else {
+      snapshot_ = cnn::LoadCheckpoint(path);
+      model_ = cnn::RestoreModel(*snapshot_);
+      if (!snapshot_->class_names.empty()) {
+        class_names_ = std::make_shared<const std::vector<std::string>>(snapshot_->class_names);
+      }
+      const proto::InputShape& input = snapshot_->spec.input();
+      rows_ = static_cast<int>(input.rows());
+      cols_ = static_cast<int>(input.cols());
+      channels_ = static_cast<int>(input.channels());
+    }
+    inputs_.reserve(static_cast<size_t>(batch_size_) * InputElements());
+  }
+
+  size_t InputElements() const {
+    return static_cast<size_t>(rows_) * static_cast<size_t>(cols_) * static_cast<size_t>(channels_);
   }
 
   // Converts the sample into model input appended to inputs_; returns why it cannot be, if so.
@@ -83,11 +116,21 @@ class CnnPredict : public Stage {
              " but the model takes " + ShapeText(rows_, cols_, channels_);
     }
     cv::Mat converted;
-    const Normalization& trained = snapshot_->normalization;
-    if (image.depth() == CV_32F) {
+    if (onnx_ && (image.depth() == CV_8U || image.depth() == CV_32F)) {
+      try {
+        converted = onnx_->Prepare(image, sample.normalization);
+      } catch (const std::exception& e) {
+        throw std::runtime_error("sample " + sample.source + ": " + e.what());
+      }
+    } else if (onnx_) {
+      throw std::runtime_error("sample " + sample.source + " has " +
+                               cv::depthToString(image.depth()) +
+                               " pixels; cnn_predict takes 8-bit or normalized float images");
+    } else if (image.depth() == CV_32F) {
       CheckFloatSample(sample);
       converted = image;
     } else if (image.depth() == CV_8U) {
+      const Normalization& trained = snapshot_->normalization;
       if (!trained.applied) {
         throw std::runtime_error("checkpoint " + checkpoint_ +
                                  " records no normalization, so 8-bit sample " + sample.source +
@@ -129,6 +172,12 @@ class CnnPredict : public Stage {
 
   void Flush(Emitter& out) {
     if (waiting_.empty()) return;
+    if (onnx_) {
+      const int64_t valid = static_cast<int64_t>(inputs_.size() / InputElements());
+      if (valid > 0) onnx_->Predict(inputs_.data(), static_cast<int>(valid), probabilities_);
+      Emit(out, valid > 0 ? static_cast<int64_t>(probabilities_.size()) / valid : 0);
+      return;
+    }
     const int64_t classes = model_->classes();
     const int64_t valid = static_cast<int64_t>(inputs_.size()) / model_->input_elements();
     // A partial batch (the end of a folder) would have oneDNN build primitives for its size
@@ -141,6 +190,12 @@ class CnnPredict : public Stage {
     if (run > 0) {
       thread_.run([&] { model_->predict(inputs_.data(), run, probabilities_.data()); });
     }
+    Emit(out, classes);
+  }
+
+  // One prediction per waiting sample, in order; probabilities_ holds `classes` values for each
+  // sample that had a model input.
+  void Emit(Emitter& out, int64_t classes) {
     int64_t next = 0;
     for (Waiting& waiting : waiting_) {
       auto prediction = std::make_shared<Prediction>();
@@ -188,6 +243,7 @@ class CnnPredict : public Stage {
   std::shared_ptr<const cnn::ModelSnapshot> snapshot_;
   std::string checkpoint_;
   std::unique_ptr<cnn::Model> model_;
+  std::unique_ptr<cnn::OnnxClassifier> onnx_;  // instead of snapshot_ and model_ for .onnx files
   int batch_size_ = 256;
   int top_k_ = 0;
   std::shared_ptr<const std::vector<std::string>> class_names_;  // null: numbered classes
@@ -206,18 +262,30 @@ void RegisterCnnPredict(Registry& registry) {
   info.concurrency = Concurrency::kSerial;
   info.doc =
       "Classifies samples with a checkpoint's model (8-bit images are normalized as its "
-      "training data was)";
+      "training data was), or with an ONNX model (a .onnx file, run by OpenCV's dnn module, its "
+      "input prepared as its metadata or the params below say; ops it runs: " +
+      cnn::SupportedOnnxOps() + ")";
   info.inputs = {{"samples", "sample",
                   "8-bit images, or float images normalized exactly like the training data"}};
   info.outputs = {{"predictions", "prediction",
                    "class probabilities, predicted class and confidence; error when the sample "
                    "could not be classified"}};
   info.params = {
-      InputFile(RequiredStringParam("checkpoint", "checkpoint file (e.g. runs/mnist/best.ckpt)")),
+      InputFile(RequiredStringParam(
+          "checkpoint", "checkpoint file (e.g. runs/mnist/best.ckpt), or an ONNX model (.onnx)")),
       IntParam("batch", 256, 1, 65536, "samples gathered per model call"),
       IntParam("top_k", 0, 0, 1e6,
                "keep only the k most likely classes' probabilities (the rest become 0); 0 keeps "
                "all"),
+      FloatParam("mean", 0, -1e6, 1e6,
+                 "ONNX only: input = (pixel * scale - mean) / std, overriding the model's "
+                 "metadata (normalization_mean)"),
+      FloatParam("std", 1, 1e-12, 1e6, "ONNX only: see mean (normalization_std)"),
+      FloatParam("scale", 1.0 / 255.0, 1e-12, 1e6,
+                 "ONNX only: see mean (normalization_scale; default 1/255)"),
+      ChoiceParam("polarity", "model", {"model", "light_on_dark", "dark_on_light"},
+                  "ONNX only: the digits the model expects; dark_on_light inverts 8-bit images "
+                  "(255 - pixel). model: its metadata's polarity, else light_on_dark"),
   };
   info.create = [] { return std::make_unique<CnnPredict>(); };
   registry.add(std::move(info));
