@@ -45,10 +45,12 @@ class CheckpointSink : public Stage {
     dir_ = params.get_string("dir");
     keep_best_ = params.get_bool("keep_best");
     metric_ = params.get_string("metric");
+    if (!world().is_root()) return;  // rank 0 alone writes a distributed run's files
     PrepareOutputFolder(dir_, "checkpoint");
   }
 
   void process(const Message& msg, Emitter& /*out*/) override {
+    if (!world().is_root()) return;
     const auto& snapshot = msg.as<cnn::ModelSnapshot>();
     const std::string latest = (std::filesystem::path(dir_) / "latest.ckpt").string();
     cnn::SaveCheckpoint(snapshot, latest);

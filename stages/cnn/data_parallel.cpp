@@ -1,0 +1,46 @@
+#include "stages/cnn/data_parallel.h"
+
+#include <cstdio>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace pipeline::cnn {
+
+int64_t GlobalBatchSize(ProcessGroup& world, int64_t local_batch) {
+  float size = static_cast<float>(local_batch);
+  world.allreduce_sum(std::span<float>(&size, 1));
+  return static_cast<int64_t>(size);
+}
+
+uint64_t WeightChecksum(Model& model) {
+  uint64_t hash = 14695981039346656037ull;
+  for (const Parameter* parameter : model.parameters()) {
+    for (float value : parameter->value) {
+      uint32_t bits = 0;
+      std::memcpy(&bits, &value, sizeof(bits));
+      for (int byte = 0; byte < 4; ++byte) {
+        hash ^= (bits >> (8 * byte)) & 0xffu;
+        hash *= 1099511628211ull;
+      }
+    }
+  }
+  return hash;
+}
+
+void CheckWeightsAgree(ProcessGroup& world, Model& model, int64_t epoch) {
+  const std::vector<uint64_t> checksums = world.allgather(WeightChecksum(model));
+  for (size_t rank = 1; rank < checksums.size(); ++rank) {
+    if (checksums[rank] == checksums[0]) continue;
+    char text[64];
+    std::snprintf(text, sizeof(text), "%016llx vs %016llx",
+                  static_cast<unsigned long long>(checksums[rank]),
+                  static_cast<unsigned long long>(checksums[0]));
+    throw std::runtime_error("after epoch " + std::to_string(epoch + 1) + " the weights of rank " +
+                             std::to_string(rank) + " differ from rank 0's (checksum " + text +
+                             "): the ranks no longer train one model; stopping the run");
+  }
+}
+
+}  // namespace pipeline::cnn
