@@ -65,6 +65,28 @@ class MpiWorld final : public ProcessGroup {
     return values;
   }
 
+  std::vector<std::string> gather_to_root(const std::string& bytes) override {
+    const std::vector<uint64_t> sizes = allgather(bytes.size());
+    std::vector<int> counts, offsets;
+    uint64_t total = 0;
+    for (uint64_t size : sizes) {
+      offsets.push_back(static_cast<int>(total));
+      counts.push_back(static_cast<int>(size));
+      total += size;
+    }
+    if (total > INT_MAX) throw std::runtime_error("gather_to_root: more than 2 GB in all");
+    std::string all(rank_ == 0 ? total : 0, '\0');
+    Check(MPI_Gatherv(bytes.data(), static_cast<int>(bytes.size()), MPI_CHAR, all.data(),
+                      counts.data(), offsets.data(), MPI_CHAR, 0, MPI_COMM_WORLD),
+          "MPI_Gatherv");
+    std::vector<std::string> parts;
+    if (rank_ != 0) return parts;
+    for (size_t r = 0; r < sizes.size(); ++r) {
+      parts.push_back(all.substr(static_cast<size_t>(offsets[r]), sizes[r]));
+    }
+    return parts;
+  }
+
   void barrier() override { Check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier"); }
 
   [[noreturn]] void abort_job(const std::string& message, int exit_code) override {

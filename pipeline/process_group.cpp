@@ -15,6 +15,7 @@ class SingleProcessGroup final : public ProcessGroup {
   std::string host() const override { return "localhost"; }
   void allreduce_sum(std::span<float> /*values*/) override {}
   std::vector<uint64_t> allgather(uint64_t value) override { return {value}; }
+  std::vector<std::string> gather_to_root(const std::string& bytes) override { return {bytes}; }
   void barrier() override {}
   [[noreturn]] void abort_job(const std::string& message, int exit_code) override {
     std::fprintf(stderr, "%s\n", message.c_str());

@@ -31,6 +31,8 @@ class ProcessGroup {
   virtual void allreduce_sum(std::span<float> values) = 0;
   // Each process's `value`, indexed by rank.
   virtual std::vector<uint64_t> allgather(uint64_t value) = 0;
+  // Each process's `bytes`, indexed by rank, on rank 0; an empty vector on the others.
+  virtual std::vector<std::string> gather_to_root(const std::string& bytes) = 0;
   virtual void barrier() = 0;
   // Prints `message` on this process's error stream and ends every process of the job at once
   // with `exit_code` (a failing rank must not leave the others waiting in a collective).

@@ -12,6 +12,8 @@
 // Under mpirun every rank trains one model on its shard of each global batch (data_parallel.h):
 // the trainer sums the gradients over the ranks before every update, so the ranks' weights stay
 // identical, which a checksum verifies after every epoch.
+#include "stages/cnn/cnn_train.h"
+
 #include <cstdio>
 #include <deque>
 #include <memory>
@@ -23,7 +25,6 @@
 #include "nn/trainer.h"
 #include "pipeline/payloads.h"
 #include "pipeline/registry.h"
-#include "stages/cnn/cnn_registrations.h"
 #include "stages/cnn/console.h"
 #include "stages/cnn/data_parallel.h"
 #include "stages/cnn/labelled_set.h"
@@ -31,6 +32,7 @@
 #include "stages/cnn/model_thread.h"
 #include "stages/cnn/train_config.h"
 #include "stages/cnn/train_resume.h"
+#include "stages/cnn/train_setup.h"
 #include "stages/cnn/train_snapshot.h"
 #include "stages/cnn/train_validation.h"
 #include "stages/cnn/training_batch_check.h"
@@ -195,38 +197,19 @@ class CnnTrain : public Stage {
   }
 
   void Initialise(const Batch& batch) {
-    proto::ModelSpec spec = config_.model;
-    if (config_.input_from_data) {
-      spec.mutable_input()->set_rows(static_cast<uint32_t>(batch.rows));
-      spec.mutable_input()->set_cols(static_cast<uint32_t>(batch.cols));
-      spec.mutable_input()->set_channels(static_cast<uint32_t>(batch.channels));
-    }
-    try {
-      model_ = std::make_unique<cnn::Model>(spec, model_seed_);
-    } catch (const std::invalid_argument& e) {
-      throw std::runtime_error(std::string("model: ") + e.what());
-    }
-    cnn::ResolveEpochs(config_, batch.planned_epochs);
     // Every rank holds a share of the global batch; the schedule counts global steps.
-    batch_size_ = reducer_ ? cnn::GlobalBatchSize(world(), batch.size()) : batch.size();
-    epoch_size_ = batch.epoch_size;
-    steps_per_epoch_ = epoch_size_ > 0 ? (epoch_size_ + batch_size_ - 1) / batch_size_ : 0;
-    const bool needs_epoch_size = config_.schedule != "constant" || config_.warmup_epochs > 0;
-    if (steps_per_epoch_ == 0 && needs_epoch_size) {
-      throw std::runtime_error("schedule " + config_.schedule +
-                               " needs the epoch size, which the batches do not carry "
-                               "(use schedule constant without warm-up)");
-    }
-    const proto::ScheduleSpec schedule = cnn::BuildSchedule(config_, steps_per_epoch_);
-    try {
-      trainer_ = std::make_unique<cnn::Trainer>(*model_, config_.optimizer, schedule);
-    } catch (const std::invalid_argument& e) {
-      throw std::runtime_error(e.what());
-    }
+    const int64_t global_batch =
+        reducer_ ? cnn::GlobalBatchSize(world(), batch.size()) : batch.size();
+    cnn::TrainingSetup setup = cnn::SetUpTraining(config_, model_seed_, batch, global_batch);
+    model_ = std::move(setup.model);
+    trainer_ = std::move(setup.trainer);
+    batch_size_ = setup.batch_size;
+    epoch_size_ = setup.epoch_size;
+    steps_per_epoch_ = setup.steps_per_epoch;
     trainer_->set_gradient_reducer(reducer_.get());
     normalization_ = batch.normalization;
     if (resume_) {
-      cnn::RestoreResume(*resume_, config_, schedule, normalization_, *model_, *trainer_);
+      cnn::RestoreResume(*resume_, config_, setup.schedule, normalization_, *model_, *trainer_);
       resume_.reset();  // its tensors are in the model now
     }
     trainer_->set_lr_scale(callbacks_.lr_scale());
@@ -267,20 +250,13 @@ class CnnTrain : public Stage {
   // Joins the updates of ranks that still had a batch, checks that every rank holds the same
   // weights, and says what the reduction cost.
   void FinishDataParallelEpoch() {
-    last_learning_rate_ = trainer_->learning_rate();
-    for (const cnn::StepResult& joined : trainer_->finish_epoch()) Account(joined);
+    const double joined_rate = trainer_->learning_rate();  // of the update it may join
+    for (const cnn::StepResult& joined : trainer_->finish_epoch()) {
+      last_learning_rate_ = joined_rate;
+      Account(joined);
+    }
     cnn::CheckWeightsAgree(world(), *model_, epoch_->epoch());
-    const double reduce = trainer_->reduce_seconds() - reduce_seconds_before_;
-    const int64_t calls = trainer_->reductions() - reductions_before_;
-    reduce_seconds_before_ = trainer_->reduce_seconds();
-    reductions_before_ = trainer_->reductions();
-    char line[200];
-    std::snprintf(line, sizeof(line),
-                  "cnn_train: %d ranks: allreduce %.2f ms per step (%.1f%% of the epoch's %.1f s, "
-                  "waiting for the slowest rank included)",
-                  world().size(), calls > 0 ? 1e3 * reduce / static_cast<double>(calls) : 0.0,
-                  100 * reduce / std::max(epoch_->seconds(), 1e-9), epoch_->seconds());
-    ConsoleLine(line);
+    ConsoleLine(reduction_meter_.epoch_line(*trainer_, world().size(), epoch_->seconds()));
   }
 
   // Validation, callbacks, snapshot.
@@ -361,8 +337,7 @@ class CnnTrain : public Stage {
 
   // Data-parallel runs: the gradient sum over the ranks, and its cost so far.
   std::unique_ptr<cnn::ProcessGroupReducer> reducer_;
-  double reduce_seconds_before_ = 0;
-  int64_t reductions_before_ = 0;
+  cnn::ReductionMeter reduction_meter_;
 
   // Validation and callbacks.
   bool validation_connected_ = false;
@@ -379,26 +354,6 @@ class CnnTrain : public Stage {
 
 }  // namespace
 
-void RegisterCnnTrain(Registry& registry) {
-  StageInfo info;
-  info.name = "cnn_train";
-  info.kind = StageKind::kTransform;
-  info.concurrency = Concurrency::kSerial;
-  info.doc =
-      "Trains a CNN (oneDNN, fp32 or bf16) on labelled batches; emits a model snapshot "
-      "after every epoch";
-  info.inputs = {
-      {"batches", "batch", "labelled training batches, normalized (CV_32F)"},
-      {"validation", "batch",
-       "optional held-out labelled batches (e.g. idx_source split validation), streamed once "
-       "and kept: measured after every epoch, for the callbacks and the metrics",
-       /*optional=*/true},
-  };
-  info.outputs = {{"model", "model",
-                   "the model after each epoch: weights, optimizer state, position, metrics"}};
-  info.params = cnn::TrainParams();
-  info.create = [] { return std::make_unique<CnnTrain>(); };
-  registry.add(std::move(info));
-}
+std::unique_ptr<Stage> CreateCnnTrain() { return std::make_unique<CnnTrain>(); }
 
 }  // namespace pipeline

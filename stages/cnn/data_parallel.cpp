@@ -1,5 +1,6 @@
 #include "stages/cnn/data_parallel.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
@@ -12,6 +13,20 @@ int64_t GlobalBatchSize(ProcessGroup& world, int64_t local_batch) {
   float size = static_cast<float>(local_batch);
   world.allreduce_sum(std::span<float>(&size, 1));
   return static_cast<int64_t>(size);
+}
+
+std::string ReductionMeter::epoch_line(const Trainer& trainer, int ranks, double epoch_seconds) {
+  const double seconds = trainer.reduce_seconds() - seconds_before_;
+  const int64_t calls = trainer.reductions() - reductions_before_;
+  seconds_before_ = trainer.reduce_seconds();
+  reductions_before_ = trainer.reductions();
+  char line[200];
+  std::snprintf(line, sizeof(line),
+                "cnn_train: %d ranks: allreduce %.2f ms per step (%.1f%% of the epoch's %.1f s, "
+                "waiting for the slowest rank included)",
+                ranks, calls > 0 ? 1e3 * seconds / static_cast<double>(calls) : 0.0,
+                100 * seconds / std::max(epoch_seconds, 1e-9), epoch_seconds);
+  return line;
 }
 
 uint64_t WeightChecksum(Model& model) {

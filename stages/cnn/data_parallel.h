@@ -3,9 +3,11 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "nn/gradient_reducer.h"
 #include "nn/model.h"
+#include "nn/trainer.h"
 #include "pipeline/process_group.h"
 
 namespace pipeline::cnn {
@@ -22,6 +24,18 @@ class ProcessGroupReducer final : public GradientReducer {
 
 // The global batch: every rank's share of it summed (each rank's first batch).
 int64_t GlobalBatchSize(ProcessGroup& world, int64_t local_batch);
+
+// The allreduce's cost per epoch, for the line rank 0 prints after each one.
+class ReductionMeter {
+ public:
+  // "cnn_train: 2 ranks: allreduce 1.32 ms per step (4.1% of the epoch's 10.2 s, ...)" for the
+  // reductions since the previous call.
+  std::string epoch_line(const Trainer& trainer, int ranks, double epoch_seconds);
+
+ private:
+  double seconds_before_ = 0;
+  int64_t reductions_before_ = 0;
+};
 
 // A 64-bit FNV-1a hash of the bits of every trainable parameter, in the model's stored layout.
 uint64_t WeightChecksum(Model& model);

@@ -6,6 +6,7 @@
 # or print progress, a rank that throws ends the job at once naming itself, and a rank killed
 # with SIGKILL mid-run ends the job within seconds, leaving a loadable checkpoint.
 #
+# ctest-labels: slow
 # Skips (exit 77) when the binary was built without MPI or mpirun is missing.
 # Environment (set by ctest): PIPELINE (the built binary), SOURCE_DIR, MNIST_DIR, PIPELINE_HAVE_MPI.
 set -euo pipefail
