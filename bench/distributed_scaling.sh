@@ -22,7 +22,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores"
+echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//') (family $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | tr -d ' ') model $(grep -m1 '^model\s*:' /proc/cpuinfo | cut -d: -f2 | tr -d ' ')), $(nproc) cores"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 reduce=$(mpirun --oversubscribe -np 2 "$bin/allreduce_bench")
@@ -36,7 +36,7 @@ args=(run train.graph --set "train_data.images=$mnist/train-images-idx3-ubyte.gz
   --set "train_data.limit=$train" --set "train_data.epochs=$epochs" --set train.progress=off)
 
 # The last epoch's images/s and test accuracy (the first epoch includes warm-up).
-figures() { tail -1 "$1/metrics.csv" | awk -F, '{printf "%.0f %.2f", $9, 100 * $7}'; }
+figures() { tail -1 "$1/metrics.csv" | awk -F, '{printf "%.0f %.2f\n", $9, 100 * $7}'; }
 
 OMP_NUM_THREADS=2 "$bin/pipeline" "${args[@]}" --threads 2 --set "checkpoint.dir=$work/one" \
   --set "report.dir=$work/one" 2>"$work/one.log"
