@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstddef>
+#include <span>
+#include <vector>
 
 namespace pipeline::cnn {
 namespace {
@@ -43,20 +46,29 @@ StepResult Trainer::reduced_step(const float* images, const int32_t* labels, int
   const std::vector<Parameter*> parameters = model_.parameters();
   StepResult local;
   if (n > 0) local = model_.compute_gradients(images, labels, n);
+  // The buffer holds every gradient in logical (row-major) order: a parameter's stored layout
+  // depends on the batch sizes its process has compiled networks for (a rank whose last batch
+  // was smaller may have moved a weight to another layout), so stored orders can differ between
+  // ranks while logical ones cannot.
   size_t total = kCounters;
-  for (const Parameter* parameter : parameters) total += parameter->grad.size();
+  for (const Parameter* parameter : parameters) total += static_cast<size_t>(parameter->size());
   buffer_.resize(total);
   size_t offset = 0;
   const auto weight = static_cast<float>(n);
   for (const Parameter* parameter : parameters) {
     float* out = buffer_.data() + offset;
-    if (n > 0) {
-      std::transform(parameter->grad.begin(), parameter->grad.end(), out,
-                     [weight](float g) { return g * weight; });
+    const auto size = static_cast<size_t>(parameter->size());
+    if (n == 0) {
+      std::fill_n(out, size, 0.0f);
+    } else if (parameter->layout) {
+      const std::vector<float> logical = parameter->logical(parameter->grad);
+      std::transform(logical.begin(), logical.end(), out, [weight](float g) { return g * weight; });
     } else {
-      std::fill_n(out, parameter->grad.size(), 0.0f);
+      std::transform(parameter->grad.begin(),
+                     parameter->grad.begin() + static_cast<ptrdiff_t>(size), out,
+                     [weight](float g) { return g * weight; });
     }
-    offset += parameter->grad.size();
+    offset += size;
   }
   float* counters = buffer_.data() + offset;
   counters[0] = weight;
@@ -79,10 +91,17 @@ StepResult Trainer::reduced_step(const float* images, const int32_t* labels, int
   const float scale = 1.0f / static_cast<float>(global.count);
   offset = 0;
   for (Parameter* parameter : parameters) {
-    const float* summed = buffer_.data() + offset;
-    std::transform(summed, summed + parameter->grad.size(), parameter->grad.begin(),
-                   [scale](float g) { return g * scale; });
-    offset += parameter->grad.size();
+    const auto size = static_cast<size_t>(parameter->size());
+    const std::span<float> summed(buffer_.data() + offset, size);
+    for (float& g : summed) g *= scale;
+    if (parameter->layout) {
+      // Copied into place: the primitives hold pointers into grad.
+      const AlignedFloats stored = parameter->stored(summed);
+      std::copy(stored.begin(), stored.end(), parameter->grad.begin());
+    } else {
+      std::copy(summed.begin(), summed.end(), parameter->grad.begin());
+    }
+    offset += size;
   }
   optimizer_->step(learning_rate());
   model_.set_step(model_.step() + 1);

@@ -32,7 +32,8 @@ std::string ReductionMeter::epoch_line(const Trainer& trainer, int ranks, double
 uint64_t WeightChecksum(Model& model) {
   uint64_t hash = 14695981039346656037ull;
   for (const Parameter* parameter : model.parameters()) {
-    for (float value : parameter->value) {
+    // Logical order: stored layouts may differ between ranks (see Trainer::reduced_step).
+    for (float value : parameter->logical_values()) {
       uint32_t bits = 0;
       std::memcpy(&bits, &value, sizeof(bits));
       for (int byte = 0; byte < 4; ++byte) {

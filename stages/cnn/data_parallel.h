@@ -37,7 +37,7 @@ class ReductionMeter {
   int64_t reductions_before_ = 0;
 };
 
-// A 64-bit FNV-1a hash of the bits of every trainable parameter, in the model's stored layout.
+// A 64-bit FNV-1a hash of the bits of every trainable parameter, in logical (row-major) order.
 uint64_t WeightChecksum(Model& model);
 
 // Compares every rank's weight checksum with rank 0's after `epoch` (0-based). Throws

@@ -100,7 +100,8 @@ Data MakeData(int count) {
 std::vector<float> Weights(Model& model) {
   std::vector<float> all;
   for (const Parameter* parameter : model.parameters()) {
-    all.insert(all.end(), parameter->value.begin(), parameter->value.end());
+    const std::vector<float> logical = parameter->logical_values();  // stored layouts may differ
+    all.insert(all.end(), logical.begin(), logical.end());
   }
   return all;
 }
