@@ -97,12 +97,16 @@ class CnnTrain : public Stage {
     config_ = cnn::ParseTrainConfig(params);
     validation_connected_ = input_connected(kValidationPort);
     if (config_.callbacks.any() && !validation_connected_) {
+      std::string which;
+      if (config_.callbacks.early_stopping_patience > 0) which = "early_stopping_patience";
+      if (config_.callbacks.reduce_lr_patience > 0) {
+        which += std::string(which.empty() ? "" : " and ") + "reduce_lr_patience";
+      }
       throw std::invalid_argument(
-          std::string(config_.callbacks.early_stopping_patience > 0 ? "early_stopping_patience"
-                                                                    : "reduce_lr_patience") +
-          " watches the validation loss, but the \"validation\" input is not connected: "
+          which +
+          " watch the validation loss, but the \"validation\" input is not connected: "
           "connect it to held-out batches (e.g. input: \"validation=val_batch\" from an "
-          "idx_source with split validation) or set it to 0");
+          "idx_source with split validation) or set them to 0");
     }
     callbacks_ = cnn::TrainingCallbacks(config_.callbacks);
     model_seed_ = DeriveSeed(env().graph_seed, env().name, -1, -1);
