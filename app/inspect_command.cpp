@@ -141,6 +141,9 @@ void Training(const ModelSnapshot& snapshot, std::ostream& out) {
     out << ", batch " << position.batch_size() << " (" << position.steps_per_epoch()
         << " steps per epoch of " << Grouped(position.epoch_size()) << " samples)";
   }
+  // Checkpoints from before distributed training say 0: one process.
+  out << "\n  ranks: " << std::max(position.ranks(), 1)
+      << (position.ranks() > 1 ? " (data-parallel, mpirun; the batch is the global one)" : "");
   out << "\n  optimizer: " << snapshot.optimizer.ShortDebugString();
   out << "\n  schedule: " << snapshot.schedule.ShortDebugString();
   out << "\n  seeds: graph " << position.graph_seed() << ", stage \"" << position.stage_name()

@@ -76,6 +76,11 @@ struct Sample : Payload {
   // or an endless stream). Lets training span its schedule over exactly the epochs it will see.
   // Transforms copy it from their input.
   int64_t planned_epochs = 0;
+  // How many ranks of a distributed run (mpirun) share this stream, each reading every
+  // shards-th position of the epoch (ShardOwner in process_group.h); 1 for a whole stream. A
+  // `batch` downstream then gathers its share of each global batch, size / shards. Transforms
+  // copy it from their input.
+  int shards = 1;
   Normalization normalization;
   // The dataset it belongs to, when its source describes one (idx_source does); null otherwise.
   // Transforms copy it from their input.

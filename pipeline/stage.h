@@ -11,6 +11,7 @@
 
 #include "pipeline/message.h"
 #include "pipeline/params.h"
+#include "pipeline/process_group.h"
 
 namespace pipeline {
 
@@ -69,6 +70,8 @@ struct StageEnv {
   // Which inputs (by port index) the graph feeds: an optional input may be left unconnected.
   // Empty when not known (a stage test bench): every input then counts as connected.
   std::vector<bool> connected_inputs;
+  // The processes running this graph together (mpirun); null means a plain single-process run.
+  ProcessGroup* world = nullptr;
 };
 
 // Lifecycle: open() once → produce() (sources) or process() for each data message, with
@@ -119,6 +122,10 @@ class Stage {
   }
   void set_env(StageEnv env) { env_ = std::move(env); }
 
+  // The processes running this graph together: rank 0 of 1 in a plain run. Under mpirun every
+  // rank runs the whole graph; sources shard training data, rank 0 alone writes files.
+  ProcessGroup& world() const { return env_.world != nullptr ? *env_.world : SingleProcess(); }
+
   // Whether the graph feeds input `port` (see StageEnv::connected_inputs). A stage can refuse, in
   // open(), parameters that need an optional input the graph left unconnected.
   bool input_connected(int port) const {
@@ -136,7 +143,6 @@ class Stage {
 };
 
 // The seed behind Stage::rng_for, for code that needs it outside a stage.
-uint64_t DeriveSeed(uint64_t graph_seed, std::string_view stage_name, int64_t epoch,
-                    int64_t index);
+uint64_t DeriveSeed(uint64_t graph_seed, std::string_view stage_name, int64_t epoch, int64_t index);
 
 }  // namespace pipeline

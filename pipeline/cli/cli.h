@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "pipeline/plugin.h"
+#include "pipeline/process_group.h"
 
 namespace pipeline {
 
@@ -27,6 +28,9 @@ struct CliSetup {
   std::vector<const PipelinePluginDescriptor*> builtins;
   // Commands beyond the engine's own (e.g. `inspect` from the CNN stages).
   std::vector<CliCommand> extra_commands;
+  // The processes `run` runs the graph with (null: this process alone); app/ passes the MPI
+  // group when launched by mpirun.
+  ProcessGroup* world = nullptr;
 };
 
 int RunCli(int argc, char** argv, const CliSetup& setup);

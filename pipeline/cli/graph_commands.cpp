@@ -63,6 +63,7 @@ int RunCommand(const CliSetup& setup, const std::vector<std::string>& args) {
   run_options.threads = threads;
   run_options.max_in_flight = max_in_flight;
   run_options.stop_requested = &g_stop_requested;
+  run_options.world = setup.world;
   RunResult result = RunGraph(*resolved, run_options);
   std::signal(SIGINT, previous_int);
   std::signal(SIGTERM, previous_term);

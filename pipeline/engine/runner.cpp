@@ -213,6 +213,7 @@ RunResult RunGraph(const ResolvedGraph& graph, const RunOptions& options) {
   const int threads =
       options.threads > 0 ? options.threads : oneapi::tbb::info::default_concurrency();
   RunStatus status;
+  if (options.world != nullptr && options.world->distributed()) status.set_world(options.world);
   RunResult result;
   std::vector<std::unique_ptr<StageExecutor>> executors;
   std::string graph_text;
@@ -234,6 +235,7 @@ RunResult RunGraph(const ResolvedGraph& graph, const RunOptions& options) {
     env.graph_file = graph.file;
     env.stop_requested = options.stop_requested;
     env.connected_inputs = ConnectedInputs(graph, i);
+    env.world = options.world;
     env.finish_upstream = [&executors, sources = UpstreamSources(graph, i)] {
       for (size_t source : sources) executors[source]->request_finish();
     };

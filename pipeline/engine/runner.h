@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "pipeline/engine/graph.h"
+#include "pipeline/process_group.h"
 
 namespace pipeline {
 
@@ -19,6 +20,9 @@ struct RunOptions {
   uint32_t max_in_flight = 0;
   // Set from another thread (the SIGINT handler) to stop sources; sinks still close.
   std::atomic<bool>* stop_requested = nullptr;
+  // The processes running this graph together (null: a single process). In a distributed run the
+  // first stage error ends the whole job at once, prefixed with the rank and host.
+  ProcessGroup* world = nullptr;
 };
 
 // What one stage did during the run, for --profile. Times are wall-clock seconds while the flow

@@ -25,6 +25,7 @@ void RunStatus::fail(const std::string& message) {
   if (!failed_.load(std::memory_order_relaxed)) {
     error_ = message;
     failed_.store(true, std::memory_order_release);
+    if (world_ != nullptr) world_->abort_job(world_->label() + message, 1);
   }
 }
 

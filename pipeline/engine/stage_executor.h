@@ -13,6 +13,7 @@
 
 #include "pipeline/engine/flow_message.h"
 #include "pipeline/engine/graph.h"
+#include "pipeline/process_group.h"
 #include "pipeline/stage.h"
 
 namespace pipeline {
@@ -23,8 +24,12 @@ class RunStatus {
   void fail(const std::string& message);
   bool failed() const { return failed_.load(std::memory_order_acquire); }
   std::string error() const;
+  // In a distributed run the first failure ends the whole job (see ProcessGroup::abort_job):
+  // the other ranks would otherwise wait in their next collective for ever.
+  void set_world(ProcessGroup* world) { world_ = world; }
 
  private:
+  ProcessGroup* world_ = nullptr;
   std::atomic<bool> failed_{false};
   mutable std::mutex mutex_;
   std::string error_;

@@ -47,10 +47,12 @@ class CheckpointSink : public Stage {
     keep_best_ = params.get_bool("keep_best");
     metric_ = params.get_string("metric");
     onnx_ = params.get_bool("onnx");
+    if (!world().is_root()) return;  // rank 0 alone writes a distributed run's files
     PrepareOutputFolder(dir_, "checkpoint");
   }
 
   void process(const Message& msg, Emitter& /*out*/) override {
+    if (!world().is_root()) return;
     const auto& snapshot = msg.as<cnn::ModelSnapshot>();
     const std::string latest = (std::filesystem::path(dir_) / "latest.ckpt").string();
     cnn::SaveCheckpoint(snapshot, latest);

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -20,6 +21,8 @@ std::mutex& ConsoleMutex() {
 
 constexpr const char* kClearLine = "\r\033[K";
 
+std::atomic<bool> g_quiet{false};
+
 }  // namespace
 
 bool StderrIsTerminal() {
@@ -27,14 +30,17 @@ bool StderrIsTerminal() {
   return terminal;
 }
 
+void SetConsoleQuiet(bool quiet) { g_quiet.store(quiet); }
+
 void ConsoleLine(const std::string& line) {
+  if (g_quiet.load()) return;
   std::lock_guard lock(ConsoleMutex());
   if (StderrIsTerminal()) std::cerr << kClearLine;
   std::cerr << line << std::endl;
 }
 
 void ConsoleStatus(const std::string& status) {
-  if (!StderrIsTerminal()) return;
+  if (!StderrIsTerminal() || g_quiet.load()) return;
   std::lock_guard lock(ConsoleMutex());
   std::cerr << kClearLine << status << std::flush;
 }

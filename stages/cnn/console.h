@@ -9,6 +9,10 @@ namespace pipeline::cnn {
 
 bool StderrIsTerminal();
 
+// Turns progress and result lines off for the whole process: the ranks other than 0 of an mpirun
+// job print nothing but errors (which do not go through here).
+void SetConsoleQuiet(bool quiet);
+
 // A permanent line. On a terminal it replaces the status line being drawn.
 void ConsoleLine(const std::string& line);
 

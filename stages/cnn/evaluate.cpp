@@ -58,6 +58,9 @@ class Evaluate : public Stage {
   }
 
   void process(const Message& msg, Emitter& out) override {
+    // Under mpirun every rank holds the same model; rank 0 alone measures it on the whole test
+    // set (the others would only repeat its work), and its outputs feed files only rank 0 writes.
+    if (!world().is_root()) return;
     if (msg.port == kSamplesPort) {
       test_.add(msg.as<Batch>(), msg.epoch);
       return;

@@ -22,6 +22,7 @@ class ReportSink : public Stage {
  public:
   void open(const Params& params) override {
     dir_ = params.get_string("dir");
+    if (!world().is_root()) return;  // rank 0 alone writes a distributed run's files
     PrepareOutputFolder(dir_, "report");
     context_.graph_file = env().graph_file;
     context_.graph_text = env().graph_text;
@@ -32,6 +33,7 @@ class ReportSink : public Stage {
   }
 
   void process(const Message& msg, Emitter& /*out*/) override {
+    if (!world().is_root()) return;
     const auto& latest = msg.as<cnn::MetricsPayload>();
     seen_[latest.metrics.epoch()] = latest.metrics;
     // The snapshot's history covers earlier runs that this one resumed; without a snapshot

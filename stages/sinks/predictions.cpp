@@ -3,6 +3,11 @@
 // lines. A file is written whole or not at all (temporary file, renamed at the end); "-" streams
 // the rows to stdout as they come. A run with unreadable files ends with exit code 1 unless
 // fail_on_error is false, after everything was written.
+//
+// Under mpirun (image_source shards the files) every rank keeps its rows with their positions in
+// the input, and at the end rank 0 gathers them all and writes one file in input order, the file
+// a single process writes.
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -13,6 +18,8 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "pipeline/payloads.h"
 #include "pipeline/registry.h"
@@ -41,6 +48,8 @@ class PredictionsSink : public Stage {
     fail_on_error_ = params.get_bool("fail_on_error");
     uncertain_below_ = static_cast<float>(params.get_float("uncertain_below"));
     stdout_ = output_ == "-";
+    gathered_ = world().distributed();
+    if (gathered_ && !world().is_root()) return;  // rank 0 alone writes
     if (!stdout_) {
       // A unique name: two runs writing the same output never share a temporary file.
       temporary_ = CreateTempFileFor(output_);
@@ -61,6 +70,10 @@ class PredictionsSink : public Stage {
 
   void close(Emitter& /*out*/) override {
     Flush();
+    if (gathered_) {
+      WriteGathered();
+      if (!world().is_root()) return;
+    }
     if (!stdout_) {
       file_.flush();
       if (!file_) {
@@ -97,7 +110,50 @@ class PredictionsSink : public Stage {
       ++labelled_;
       if (row.correct()) ++correct_;
     }
-    Write(jsonl_ ? JsonLine(row) : CsvLine(row));
+    std::string text = jsonl_ ? JsonLine(row) : CsvLine(row);
+    if (gathered_) {
+      kept_.emplace_back(group.index, std::move(text));
+    } else {
+      Write(text);
+    }
+  }
+
+  // Every rank's rows to rank 0, which writes them in input order and counts them all. A row
+  // travels as "position<TAB>length<TAB>text"; the counts as the first line of each rank's part.
+  void WriteGathered() {
+    std::string mine = std::to_string(rows_) + " " + std::to_string(failed_) + " " +
+                       std::to_string(labelled_) + " " + std::to_string(correct_) + "\n";
+    for (const auto& [index, text] : kept_) {
+      mine += std::to_string(index) + "\t" + std::to_string(text.size()) + "\t" + text;
+    }
+    kept_.clear();
+    const std::vector<std::string> parts = world().gather_to_root(mine);
+    if (!world().is_root()) return;
+    std::vector<std::pair<int64_t, std::string>> all;
+    rows_ = failed_ = labelled_ = correct_ = 0;
+    for (const std::string& part : parts) {
+      std::istringstream in(part);
+      int64_t rows = 0, failed = 0, labelled = 0, correct = 0;
+      in >> rows >> failed >> labelled >> correct;
+      in.get();  // the newline
+      rows_ += rows;
+      failed_ += failed;
+      labelled_ += labelled;
+      correct_ += correct;
+      int64_t index = 0;
+      size_t length = 0;
+      while (in >> index) {
+        in.get();
+        in >> length;
+        in.get();
+        std::string text(length, '\0');
+        in.read(text.data(), static_cast<std::streamsize>(length));
+        all.emplace_back(index, std::move(text));
+      }
+    }
+    std::stable_sort(all.begin(), all.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (const auto& [index, text] : all) Write(text);
   }
 
   void Write(const std::string& text) {
@@ -126,6 +182,9 @@ class PredictionsSink : public Stage {
   std::ofstream file_;
   PredictionGrouper grouper_{/*trust_parts=*/false};
   int64_t rows_ = 0, failed_ = 0, labelled_ = 0, correct_ = 0;
+  // A distributed run: this rank's rows with their input positions, written by rank 0 at the end.
+  bool gathered_ = false;
+  std::vector<std::pair<int64_t, std::string>> kept_;
 };
 
 }  // namespace

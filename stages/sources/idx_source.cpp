@@ -80,6 +80,11 @@ StageInfo IdxSource::Info() {
       StringParam("class_names", "",
                   "comma-separated class names, label 0 first (reports, checkpoints and "
                   "predictions use them); with `dataset`, the file's"),
+      ChoiceParam("shard", "auto", {"auto", "on", "off"},
+                  "under mpirun, whether each rank reads only its share of every epoch (every "
+                  "N-th position of the shuffled order, N ranks): auto shards shuffled streams "
+                  "(training data) and gives every rank all of an unshuffled one (test and "
+                  "validation sets); without mpirun there is one rank and nothing changes"),
   };
   info.create = [] { return std::make_unique<IdxSource>(); };
   return info;
@@ -114,6 +119,15 @@ void IdxSource::open(const Params& params) {
 
   epochs_ = params.get_int("epochs");
   shuffle_ = params.get_bool("shuffle");
+  const std::string& shard = params.get_string("shard");
+  const bool sharded = shard == "on" || (shard == "auto" && shuffle_);
+  shards_ = sharded ? world().size() : 1;
+  shard_ = sharded ? world().rank() : 0;
+  if (shards_ > samples_per_epoch()) {
+    throw std::runtime_error("an epoch of " + std::to_string(samples_per_epoch()) +
+                             " samples cannot be shared by " + std::to_string(shards_) +
+                             " ranks (set shard off, or run fewer ranks)");
+  }
   epoch_ = 0;
   position_ = 0;
   StartEpoch();
@@ -211,8 +225,16 @@ void IdxSource::CheckClassNames(const std::string& labels_path) const {
   }
 }
 
+void IdxSource::SkipToOwnShard() {
+  while (position_ < samples_per_epoch() && ShardOwner(position_, shards_) != shard_) ++position_;
+}
+
+// Every rank shuffles the whole epoch the same way (the order depends on the seed and epoch
+// alone) and reads its own positions of it, so together the ranks read exactly the epoch a
+// single process reads.
 void IdxSource::StartEpoch() {
   order_ = selected_;
+  SkipToOwnShard();
   if (!shuffle_) return;
   // One generator per epoch, keyed by index -1 (no sample has it): the order depends only on the
   // graph seed, the stage name and the epoch.
@@ -234,9 +256,12 @@ bool IdxSource::produce(Emitter& out) {
   sample->epoch_size = samples_per_epoch();
   sample->planned_epochs = epochs_;
   sample->dataset = dataset_;
-  out.emit(std::move(sample), epoch_, position_);
+  sample->shards = shards_;
+  out.emit(std::move(sample), epoch_, position_);  // the index is the global position
 
-  if (++position_ == static_cast<int64_t>(order_.size())) {
+  ++position_;
+  SkipToOwnShard();
+  if (position_ == static_cast<int64_t>(order_.size())) {
     out.end_epoch(epoch_);
     position_ = 0;
     if (++epoch_ < epochs_) StartEpoch();

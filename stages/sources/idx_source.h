@@ -27,7 +27,7 @@ class IdxSource : public Stage {
   // (empty when not given); kept for later stages and reports.
   const std::vector<std::string>& class_names() const { return dataset_->class_names; }
   const DatasetInfo& dataset() const { return *dataset_; }
-  // How many samples each epoch emits (after split and limit).
+  // How many samples each epoch holds (after split and limit), over all ranks.
   int64_t samples_per_epoch() const { return static_cast<int64_t>(selected_.size()); }
 
  private:
@@ -36,6 +36,8 @@ class IdxSource : public Stage {
   void ResolveFiles(const Params& params, std::string& images_path, std::string& labels_path);
   void CheckClassNames(const std::string& labels_path) const;
   void StartEpoch();
+  // Moves position_ to the next position of the epoch that this rank reads.
+  void SkipToOwnShard();
 
   IdxImages images_;
   std::vector<int32_t> labels_;    // empty when unlabelled
@@ -47,6 +49,9 @@ class IdxSource : public Stage {
   bool shuffle_ = false;
   int64_t epoch_ = 0;
   int64_t position_ = 0;
+  // Ranks sharing the stream (1: this process reads every sample) and this one's index.
+  int shards_ = 1;
+  int shard_ = 0;
 };
 
 }  // namespace pipeline

@@ -35,6 +35,8 @@ class ImageSource : public Stage {
  public:
   void open(const Params& params) override {
     files_ = ExpandImagePaths(params.get_string("path"));
+    total_files_ = files_.size();
+    TakeOwnShard(params.get_bool("shard"));
     options_.max_pixels = params.get_int("max_pixels");
     options_.max_file_bytes = params.get_int("max_file_bytes");
     options_.grey = params.get_bool("grey");
@@ -54,19 +56,37 @@ class ImageSource : public Stage {
     auto sample = std::make_shared<Sample>();
     sample->source = path;
     sample->label = labels_from_names_ ? LabelFromName(path) : -1;
-    sample->epoch_size = static_cast<int64_t>(files_.size());
+    sample->epoch_size = static_cast<int64_t>(total_files_);
     sample->error = std::move(decoded.error);
     if (sample->error.empty()) {
       sample->image = decoded.image;
       sample->origin = std::make_shared<const cv::Mat>(std::move(decoded.image));
     }
-    out.emit(std::move(sample), 0, static_cast<int64_t>(next_));
+    out.emit(std::move(sample), 0, positions_[next_]);  // the index is the global position
     if (++next_ == files_.size()) out.end_epoch(0);
     return true;
   }
 
  private:
-  std::vector<std::string> files_;
+  // Under mpirun each rank reads every N-th file of the sorted list (position % N == rank); the
+  // messages keep their position in the whole list, so a `predictions` sink can put the ranks'
+  // rows back in input order.
+  void TakeOwnShard(bool shard) {
+    const int ranks = shard ? world().size() : 1;
+    const int rank = shard ? world().rank() : 0;
+    std::vector<std::string> mine;
+    positions_.clear();
+    for (size_t p = 0; p < files_.size(); ++p) {
+      if (ShardOwner(static_cast<int64_t>(p), ranks) != rank) continue;
+      mine.push_back(std::move(files_[p]));
+      positions_.push_back(static_cast<int64_t>(p));
+    }
+    files_ = std::move(mine);
+  }
+
+  std::vector<std::string> files_;  // this rank's files
+  std::vector<int64_t> positions_;  // their positions in the whole list
+  size_t total_files_ = 0;
   DecodeOptions options_;
   bool labels_from_names_ = true;
   size_t next_ = 0;
@@ -101,6 +121,9 @@ void RegisterImageSource(Registry& registry) {
       IntParam("decode_threads", 0, 0, 256,
                "threads decoding files ahead of their turn (0: as many as the engine has, none "
                "when it has one)"),
+      BoolParam("shard", true,
+                "under mpirun, each rank decodes only every N-th file (N ranks); a `predictions` "
+                "sink then writes all rows, in input order, from rank 0"),
       BoolParam("label_from_name", true,
                 "take the label from \"label<digit>\" in the file name (00012_label7.jpg), so "
                 "predictions can report accuracy"),

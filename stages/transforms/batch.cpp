@@ -33,7 +33,7 @@ class BatchStage : public Stage {
     CheckSample(sample);
     if (!pending_) Start(sample);
     Append(sample, msg.index);
-    if (pending_->size() == size_) Emit(out);
+    if (pending_->size() == ShareOfBatch(sample.shards)) Emit(out);
   }
 
   void end_epoch(int /*port*/, int64_t /*epoch*/, Emitter& out) override { FinishEpoch(out); }
@@ -61,6 +61,19 @@ class BatchStage : public Stage {
           ShapeText(pending_->rows, pending_->cols, pending_->channels) + " (sample " +
           pending_->sources.front() + "); all samples in a batch must have the same shape");
     }
+  }
+
+  // A stream shared by several ranks (mpirun) gathers this rank's share of each global batch of
+  // `size`: the ranks' k-th batches together are the single-process run's k-th batch.
+  int ShareOfBatch(int shards) const {
+    if (shards <= 1) return size_;
+    if (size_ % shards != 0) {
+      throw std::runtime_error("batch size " + std::to_string(size_) +
+                               " does not split evenly over " + std::to_string(shards) +
+                               " ranks; use a multiple of the number of ranks (the global batch "
+                               "must be the same in every rank's share)");
+    }
+    return size_ / shards;
   }
 
   void Start(const Sample& first) {
@@ -127,7 +140,9 @@ void RegisterBatch(Registry& registry) {
   info.inputs = {{"in", "sample", "CV_32F image (put `normalize` first), all of one shape"}};
   info.outputs = {{"out", "batch", "N x rows x cols x channels floats with labels and indices"}};
   info.params = {
-      IntParam("size", 128, 1, 65536, "samples per batch"),
+      IntParam("size", 128, 1, 65536,
+               "samples per batch; under mpirun, of the global batch, of which each of N ranks "
+               "gathers size / N from a sharded stream"),
       BoolParam("drop_last", false, "drop each epoch's last batch when it is not full"),
   };
   info.create = [] { return std::make_unique<BatchStage>(); };
