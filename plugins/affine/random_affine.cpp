@@ -132,6 +132,7 @@ class RandomAffine : public pipeline::augment::AugmentStage {
     keep_in_frame_ = params.get_bool("keep_in_frame");
     margin_ = static_cast<int>(params.get_int("margin"));
     fill_with_smallest_ = params.get_string("fill") == "smallest";
+    mirror_ = params.get_float("mirror");
   }
 
   bool augment(const cv::Mat& in, cv::Mat& out, std::mt19937_64& rng) const override {
@@ -141,11 +142,14 @@ class RandomAffine : public pipeline::augment::AugmentStage {
     const double shear = Uniform(rng, -max_shear_, max_shear_);
     const double shift_x = Uniform(rng, -max_translation_, max_translation_) * in.cols;
     const double shift_y = Uniform(rng, -max_translation_, max_translation_) * in.rows;
+    // Drawn after the others, so that mirror 0 leaves every earlier draw as it was.
+    const bool mirrored = mirror_ > 0 && Uniform(rng, 0, 1) < mirror_;
 
     const double cos_a = std::cos(angle), sin_a = std::sin(angle);
     const cv::Matx22d rotation(cos_a, -sin_a, sin_a, cos_a);
     const cv::Matx22d horizontal_shear(1, std::tan(shear), 0, 1);
-    Warp warp{rotation * horizontal_shear * scale, {shift_x, shift_y}};
+    const cv::Matx22d reflection(mirrored ? -1 : 1, 0, 0, 1);
+    Warp warp{rotation * horizontal_shear * reflection * scale, {shift_x, shift_y}};
 
     const cv::Vec2d centre((in.cols - 1) / 2.0, (in.rows - 1) / 2.0);
     const ImageRange range = pipeline::augment::RangeOf(in);
@@ -169,6 +173,7 @@ class RandomAffine : public pipeline::augment::AugmentStage {
   bool keep_in_frame_ = true;
   int margin_ = 2;
   bool fill_with_smallest_ = true;
+  double mirror_ = 0;
 };
 
 void RegisterRandomAffine(pipeline::Registry& registry) {
@@ -194,6 +199,9 @@ void RegisterRandomAffine(pipeline::Registry& registry) {
       IntParam("margin", 2, 1, 10,
                "with keep_in_frame: rings of pixels along the edge that must stay free of ink"),
       augment::FillParam(),
+      FloatParam("mirror", 0, 0, 1,
+                 "probability of mirroring left to right (for pictures whose class does not "
+                 "depend on it, e.g. clothing; never for digits)"),
   };
   info.create = [] { return std::make_unique<RandomAffine>(); };
   registry.add(std::move(info));

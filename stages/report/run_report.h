@@ -16,12 +16,12 @@ namespace pipeline::cnn::report {
 struct RunContext {
   std::string graph_file;
   std::string graph_text;
-  // The graph file as its author wrote it, comments included (ReadGraphSource); empty when
-  // unknown, and the report then shows graph_text.
-  std::string graph_source;
   uint64_t seed = 0;
   int threads = 0;
   std::string command_line;
+  // The graph file as its author wrote it, comments included (ReadGraphSource); empty when
+  // unknown, and the report then shows graph_text.
+  std::string graph_source;
 };
 
 // This process's command line, arguments joined by spaces and quoted where needed ("" when the

@@ -174,11 +174,41 @@ TEST(AugmentAffineTest, FullFramePicturesAreWarpedAsDrawn) {
   EXPECT_GT(moved, 5);
 }
 
+TEST(AugmentAffineTest, MirrorsLeftToRightWhenAsked) {
+  const std::map<std::string, std::string> still = {{"max_rotation", "0"},
+                                                    {"max_scale", "0"},
+                                                    {"max_translation", "0"},
+                                                    {"max_shear", "0"},
+                                                    {"keep_in_frame", "false"}};
+  auto always = still;
+  always["mirror"] = "1";
+  StageHarness mirroring = AffineHarness(always);
+  for (int64_t i = 0; i < 10; ++i) {
+    const auto sample = MnistSample(i);
+    cv::Mat flipped;
+    cv::flip(sample->image, flipped, 1);
+    EXPECT_TRUE(SameImage(Augment(mirroring, 0, i, sample)->image, flipped)) << i;
+  }
+  // Half the time at 0.5, and the same samples on a second run (seeded per sample).
+  auto half = still;
+  half["mirror"] = "0.5";
+  StageHarness sometimes = AffineHarness(half);
+  int mirrored = 0;
+  for (int64_t i = 0; i < 200; ++i) {
+    const auto sample = MnistSample(i);
+    const cv::Mat once = Augment(sometimes, 0, i, sample)->image;
+    EXPECT_TRUE(SameImage(once, Augment(sometimes, 0, i, sample)->image)) << i;
+    if (!SameImage(once, sample->image)) ++mirrored;
+  }
+  EXPECT_GT(mirrored, 70);
+  EXPECT_LT(mirrored, 130);
+}
+
 TEST(AugmentAffineTest, RefusesParametersOutsideTheirRanges) {
   const std::map<std::string, std::string> bad[] = {
       {{"max_rotation", "181"}}, {{"max_scale", "1"}},         {{"max_translation", "-0.1"}},
       {{"max_shear", "61"}},     {{"keep_in_frame", "maybe"}}, {{"fill", "mean"}},
-      {{"margin", "0"}},         {{"margin", "11"}},
+      {{"margin", "0"}},         {{"margin", "11"}},         {{"mirror", "1.5"}},
   };
   for (const auto& params : bad) {
     const std::string name = params.begin()->first;
