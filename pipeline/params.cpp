@@ -54,11 +54,16 @@ std::string RangeText(const ParamSpec& spec) {
 
 std::string_view to_string(ParamType type) {
   switch (type) {
-    case ParamType::kInt: return "int";
-    case ParamType::kFloat: return "float";
-    case ParamType::kBool: return "bool";
-    case ParamType::kString: return "string";
-    case ParamType::kChoice: return "choice";
+    case ParamType::kInt:
+      return "int";
+    case ParamType::kFloat:
+      return "float";
+    case ParamType::kBool:
+      return "bool";
+    case ParamType::kString:
+      return "string";
+    case ParamType::kChoice:
+      return "choice";
   }
   return "?";
 }
@@ -118,8 +123,8 @@ ParamSpec RequiredStringParam(std::string name, std::string doc) {
   return spec;
 }
 
-ParamSpec ChoiceParam(std::string name, std::string default_value,
-                      std::vector<std::string> choices, std::string doc) {
+ParamSpec ChoiceParam(std::string name, std::string default_value, std::vector<std::string> choices,
+                      std::string doc) {
   ParamSpec spec =
       MakeSpec(std::move(name), ParamType::kChoice, std::move(default_value), std::move(doc));
   spec.choices = std::move(choices);

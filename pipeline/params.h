@@ -56,8 +56,8 @@ ParamSpec FloatOrKeywordParam(std::string name, std::string keyword, double min,
 ParamSpec BoolParam(std::string name, bool default_value, std::string doc);
 ParamSpec StringParam(std::string name, std::string default_value, std::string doc);
 ParamSpec RequiredStringParam(std::string name, std::string doc);
-ParamSpec ChoiceParam(std::string name, std::string default_value,
-                      std::vector<std::string> choices, std::string doc);
+ParamSpec ChoiceParam(std::string name, std::string default_value, std::vector<std::string> choices,
+                      std::string doc);
 
 // Marks a string parameter as naming a file the stage reads, e.g.
 // InputFile(RequiredStringParam("images", "...")); `builtin_values` are accepted without a file.

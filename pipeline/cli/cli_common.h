@@ -53,6 +53,7 @@ bool ParseCommandLine(const std::string& usage, const std::vector<std::string>& 
                       const po::positional_options_description& positional);
 
 // Loads and validates; prints every diagnostic to stderr. nullopt when invalid.
-std::optional<ResolvedGraph> LoadForCommand(const GraphOptions& graph, const LoadedRegistry& loaded);
+std::optional<ResolvedGraph> LoadForCommand(const GraphOptions& graph,
+                                            const LoadedRegistry& loaded);
 
 }  // namespace pipeline::cli

@@ -7,10 +7,11 @@
 // the box lies inside, `margin` pixels from the edge. This applies only to content that has a
 // margin to begin with (its box fits inside the margins unwarped, as an MNIST digit does): a
 // full-frame picture (Fashion-MNIST, a photo) is warped exactly as drawn, never shrunk to fit a
-// margin it never had — shrinking it would train on smaller pictures than the test shows. The box is grown by the reach of bilinear
-// sampling, so the outermost `margin` rings of pixels receive no ink (nothing brighter than the
-// ink threshold, 2% of the image's range): a digit is never cut, whatever the draw, and most
-// draws are left exactly as drawn. A margin of 2 leaves room for a later elastic distortion.
+// margin it never had — shrinking it would train on smaller pictures than the test shows. The box
+// is grown by the reach of bilinear sampling, so the outermost `margin` rings of pixels receive no
+// ink (nothing brighter than the ink threshold, 2% of the image's range): a digit is never cut,
+// whatever the draw, and most draws are left exactly as drawn. A margin of 2 leaves room for a
+// later elastic distortion.
 #include <algorithm>
 #include <cmath>
 #include <memory>

@@ -100,7 +100,8 @@ proto::CheckpointBody SnapshotToBody(const ModelSnapshot& snapshot) {
   body.set_graph_text(snapshot.graph_text);
   body.set_graph_file(snapshot.graph_file);
   body.mutable_dataset()->set_name(snapshot.dataset_name);
-  for (const std::string& name : snapshot.class_names) body.mutable_dataset()->add_class_names(name);
+  for (const std::string& name : snapshot.class_names)
+    body.mutable_dataset()->add_class_names(name);
   body.set_writer("pipeline cnn stages, checkpoint format " +
                   std::to_string(kCheckpointFormatVersion));
   return body;

@@ -13,10 +13,10 @@
 namespace pipeline::cnn::report {
 namespace {
 
-constexpr int kLeft = 96;    // room for "true class" and the row labels (numbers)
+constexpr int kLeft = 96;        // room for "true class" and the row labels (numbers)
 constexpr int kNamedLeft = 200;  // ... and for "9 Ankle boot"
-constexpr int kTop = 64;     // title and subtitle
-constexpr int kBottom = 70;  // column labels and "predicted class"
+constexpr int kTop = 64;         // title and subtitle
+constexpr int kBottom = 70;      // column labels and "predicted class"
 constexpr int kRight = 24;
 
 cv::Scalar Mix(const cv::Scalar& from, const cv::Scalar& to, double t) {
@@ -91,14 +91,15 @@ cv::Mat DrawConfusion(const proto::EpochMetrics& metrics,
     const std::string label = std::to_string(k);
     const std::string row_label =
         class_names.empty() ? label : label + " " + ClassLabel(class_names, k, 14);
-    DrawText(image, row_label, {left - 8, kTop + k * cell + cell / 2}, Align::kEnd,
-             Align::kCenter, label_font, kInk);
+    DrawText(image, row_label, {left - 8, kTop + k * cell + cell / 2}, Align::kEnd, Align::kCenter,
+             label_font, kInk);
     DrawText(image, label, {left + k * cell + cell / 2, kTop + side + 8}, Align::kCenter,
              Align::kStart, label_font, kInk);
   }
   DrawText(image, "predicted class", {left + side / 2, kTop + side + 36}, Align::kCenter,
            Align::kStart, kLabelFont, kInk);
-  DrawVerticalText(image, "true class", {class_names.empty() ? left - 60 : 16, kTop + side / 2}, kLabelFont, kInk);
+  DrawVerticalText(image, "true class", {class_names.empty() ? left - 60 : 16, kTop + side / 2},
+                   kLabelFont, kInk);
   return image;
 }
 

@@ -1,10 +1,9 @@
 // confusion.png: the confusion matrix as a heat map with the count in every cell.
 #pragma once
 
+#include <opencv2/core.hpp>
 #include <string>
 #include <vector>
-
-#include <opencv2/core.hpp>
 
 #include "metrics.pb.h"
 

@@ -82,10 +82,9 @@ cv::Mat DrawMistakes(const std::vector<Mistake>& mistakes, int64_t epoch,
   for (size_t i = 0; i < mistakes.size(); ++i) {
     const int row = static_cast<int>(i) / kMistakeColumns;
     const int column = static_cast<int>(i) % kMistakeColumns;
-    DrawTile(
-        image, mistakes[i],
-        {margin + column * kMistakeTileWidth, kMistakesTitleHeight + row * kMistakeTileHeight},
-        class_names);
+    DrawTile(image, mistakes[i],
+             {margin + column * kMistakeTileWidth, kMistakesTitleHeight + row * kMistakeTileHeight},
+             class_names);
   }
   return image;
 }

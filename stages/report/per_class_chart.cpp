@@ -82,8 +82,7 @@ cv::Mat DrawPerClass(const proto::EpochMetrics& metrics,
                kSmallFont, kInk);
     }
     DrawText(image, class_names.empty() ? "class " + std::to_string(c) : ClassLabel(class_names, c),
-             {centre, bottom + 10}, Align::kCenter,
-             Align::kStart, kTickFont, kInk);
+             {centre, bottom + 10}, Align::kCenter, Align::kStart, kTickFont, kInk);
     DrawText(image, "n=" + std::to_string(row.support()), {centre, bottom + 30}, Align::kCenter,
              Align::kStart, kSmallFont, kFaintInk);
   }

@@ -2,10 +2,9 @@
 // bars with their values.
 #pragma once
 
+#include <opencv2/core.hpp>
 #include <string>
 #include <vector>
-
-#include <opencv2/core.hpp>
 
 #include "metrics.pb.h"
 

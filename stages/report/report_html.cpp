@@ -125,9 +125,8 @@ void PerClassTable(std::ostream& html, const proto::RunReport& report) {
     const proto::ClassMetrics& row = tested->per_class(c);
     html << "<tr><td class=\"text\">" << c
          << (c < report.class_names_size() ? " " + EscapeHtml(report.class_names(c)) : "")
-         << "</td><td>" << Percent(row.precision()) << "</td><td>"
-         << Percent(row.recall()) << "</td><td>" << Fixed(row.f1(), 4) << "</td><td>"
-         << row.support() << "</td></tr>\n";
+         << "</td><td>" << Percent(row.precision()) << "</td><td>" << Percent(row.recall())
+         << "</td><td>" << Fixed(row.f1(), 4) << "</td><td>" << row.support() << "</td></tr>\n";
   }
   html << "</table>\n";
 }
@@ -151,7 +150,8 @@ void Settings(std::ostream& html, const proto::RunReport& report) {
   SettingRow(html, "graph file", report.graph_file());
   SettingRow(html, "dataset", report.dataset());
   std::string classes;
-  for (const std::string& name : report.class_names()) classes += (classes.empty() ? "" : ", ") + name;
+  for (const std::string& name : report.class_names())
+    classes += (classes.empty() ? "" : ", ") + name;
   SettingRow(html, "classes", classes);
   SettingRow(html, "seed", std::to_string(report.seed()));
   if (report.threads() > 0) SettingRow(html, "threads", std::to_string(report.threads()));
@@ -209,7 +209,8 @@ std::string EscapeHtml(const std::string& text) {
 std::string IndexHtml(const proto::RunReport& report, const std::vector<Figure>& figures) {
   std::ostringstream html;
   html << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>"
-       << EscapeHtml(Title(report)) << " (report)</title>\n<style>" << kStyle << "</style>\n</head>\n<body>\n";
+       << EscapeHtml(Title(report)) << " (report)</title>\n<style>" << kStyle
+       << "</style>\n</head>\n<body>\n";
   Summary(html, report);
   for (const Figure& figure : figures) {
     html << "<figure><img src=\"" << EscapeHtml(figure.file) << "\" alt=\""

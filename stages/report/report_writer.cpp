@@ -41,7 +41,8 @@ std::vector<Figure> WriteReport(const std::string& dir,
     figures.push_back({kPerClassFile, "Per-class recall (accuracy on the class) and precision"});
   }
   if (tested.has_test()) {
-    WritePngAtomically(in_dir(kMistakesFile), DrawMistakes(latest.mistakes, tested.epoch(), class_names));
+    WritePngAtomically(in_dir(kMistakesFile),
+                       DrawMistakes(latest.mistakes, tested.epoch(), class_names));
     figures.push_back(
         {kMistakesFile, "The test samples the model got wrong with the highest confidence"});
   }

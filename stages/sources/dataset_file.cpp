@@ -17,7 +17,8 @@ class ErrorCollector : public google::protobuf::io::ErrorCollector {
  public:
   void AddError(int line, int column, const std::string& message) override {
     if (first_.empty()) {
-      first_ = "line " + std::to_string(line + 1) + ":" + std::to_string(column + 1) + ": " + message;
+      first_ =
+          "line " + std::to_string(line + 1) + ":" + std::to_string(column + 1) + ": " + message;
     }
   }
   const std::string& first() const { return first_; }

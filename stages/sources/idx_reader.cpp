@@ -159,8 +159,8 @@ uint32_t ReadHeader(ByteStream& in, std::initializer_list<uint32_t> accepted, co
   if (std::find(accepted.begin(), accepted.end(), magic) == accepted.end()) {
     std::string expected;
     for (const uint32_t one : accepted) expected += (expected.empty() ? "" : " or ") + Hex32(one);
-    Fail(in.path(), "bad magic " + Hex32(magic) + " (expected " + expected + " for " + what +
-                        ")" + MagicHint(magic));
+    Fail(in.path(), "bad magic " + Hex32(magic) + " (expected " + expected + " for " + what + ")" +
+                        MagicHint(magic));
   }
   const int dims = static_cast<int>(magic & 0xff);
   const uint64_t header_bytes = 4 + 4 * static_cast<uint64_t>(dims);
@@ -213,8 +213,8 @@ int OpenAnonymousFile(const std::string& for_path) {
   std::string name = folder + "/pipeline-idx-XXXXXX";
   fd = ::mkstemp(name.data());
   if (fd < 0) {
-    Fail(for_path, "cannot create a temporary file in " + folder + " to decompress into: " +
-                       std::strerror(errno));
+    Fail(for_path, "cannot create a temporary file in " + folder +
+                       " to decompress into: " + std::strerror(errno));
   }
   ::unlink(name.c_str());
   return fd;
@@ -255,8 +255,8 @@ cv::Mat IdxImages::image(int64_t i) const {
       static_cast<uint64_t>(rows) * static_cast<uint64_t>(cols) * static_cast<uint64_t>(channels);
   const uint64_t offset = pixel_offset + static_cast<uint64_t>(i) * bytes;
   for (uint64_t done = 0; done < bytes;) {
-    const ssize_t got = ::pread(pixels->fd(), result.data + done, bytes - done,
-                                static_cast<off_t>(offset + done));
+    const ssize_t got =
+        ::pread(pixels->fd(), result.data + done, bytes - done, static_cast<off_t>(offset + done));
     if (got <= 0) {
       Fail(path, "cannot read image " + std::to_string(i) + ": " +
                      (got == 0 ? std::string("the file shrank while in use")
@@ -292,9 +292,9 @@ IdxImages ReadIdxImages(const std::string& path) {
                             (channels > 1 ? "x" + std::to_string(channels) : "");
   auto truncated = [&](uint64_t found) {
     Fail(path, "truncated: header says " + std::to_string(count) + " images of " + shape + " (" +
-                   std::to_string(expected) + " bytes of pixels), found " +
-                   std::to_string(found) + " bytes (" + std::to_string(found / image_bytes) +
-                   " whole images)" + TruncationNote(in));
+                   std::to_string(expected) + " bytes of pixels), found " + std::to_string(found) +
+                   " bytes (" + std::to_string(found / image_bytes) + " whole images)" +
+                   TruncationNote(in));
   };
 
   IdxImages images;
@@ -350,7 +350,8 @@ PixelStatistics MeasurePixelStatistics(const IdxImages& images) {
   uint64_t sum = 0, sum_squares = 0, values = 0;
   std::vector<uint8_t> chunk(1 << 20);
   const uint64_t total = static_cast<uint64_t>(images.count) * static_cast<uint64_t>(images.rows) *
-                         static_cast<uint64_t>(images.cols) * static_cast<uint64_t>(images.channels);
+                         static_cast<uint64_t>(images.cols) *
+                         static_cast<uint64_t>(images.channels);
   while (values < total) {
     const uint64_t want = std::min<uint64_t>(chunk.size(), total - values);
     const ssize_t got = ::pread(images.pixels->fd(), chunk.data(), want,

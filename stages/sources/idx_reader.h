@@ -37,7 +37,8 @@ struct IdxImages {
   int channels = 1;  // 1 for magic 0x803; the fourth dimension for 0x804
   std::string path;  // for error messages
 
-  // Image i as a new rows x cols CV_8UC(channels) matrix, read from disk (thread-safe: positioned reads).
+  // Image i as a new rows x cols CV_8UC(channels) matrix, read from disk (thread-safe: positioned
+  // reads).
   cv::Mat image(int64_t i) const;
 
   // The raw pixels: the file itself, or for gzip files an unlinked temporary copy decompressed
@@ -46,8 +47,9 @@ struct IdxImages {
   uint64_t pixel_offset = 0;
 };
 
-// Reads an IDX image file (magic 0x00000803, or 0x00000804 for multi-channel images). Throws std::runtime_error naming `path` when the
-// file is missing, is not an IDX image file, is truncated or has trailing bytes.
+// Reads an IDX image file (magic 0x00000803, or 0x00000804 for multi-channel images). Throws
+// std::runtime_error naming `path` when the file is missing, is not an IDX image file, is truncated
+// or has trailing bytes.
 IdxImages ReadIdxImages(const std::string& path);
 
 // Reads an IDX label file (magic 0x00000801) into one int per label (0..255).

@@ -168,7 +168,8 @@ void IdxSource::ResolveFiles(const Params& params, std::string& images_path,
     images_path = params.get_string("images");
     labels_path = params.get_string("labels");
     if (images_path.empty()) {
-      throw std::invalid_argument("give `images` (an IDX image file) or `dataset` (a dataset file)");
+      throw std::invalid_argument(
+          "give `images` (an IDX image file) or `dataset` (a dataset file)");
     }
     const std::string& names = params.get_string("class_names");
     if (!names.empty()) dataset_->class_names = SplitCommas(names);
@@ -176,8 +177,9 @@ void IdxSource::ResolveFiles(const Params& params, std::string& images_path,
   }
   for (const char* name : {"images", "labels", "class_names"}) {
     if (!params.get_string(name).empty()) {
-      throw std::invalid_argument(std::string("`") + name + "` and `dataset` both given: the dataset file " +
-                                  dataset_path + " names the files and classes");
+      throw std::invalid_argument(std::string("`") + name +
+                                  "` and `dataset` both given: the dataset file " + dataset_path +
+                                  " names the files and classes");
     }
   }
   const proto::DatasetSpec spec = ReadDatasetFile(dataset_path);

@@ -208,7 +208,7 @@ TEST(AugmentAffineTest, RefusesParametersOutsideTheirRanges) {
   const std::map<std::string, std::string> bad[] = {
       {{"max_rotation", "181"}}, {{"max_scale", "1"}},         {{"max_translation", "-0.1"}},
       {{"max_shear", "61"}},     {{"keep_in_frame", "maybe"}}, {{"fill", "mean"}},
-      {{"margin", "0"}},         {{"margin", "11"}},         {{"mirror", "1.5"}},
+      {{"margin", "0"}},         {{"margin", "11"}},           {{"mirror", "1.5"}},
   };
   for (const auto& params : bad) {
     const std::string name = params.begin()->first;

@@ -390,7 +390,8 @@ TEST(IdxSourceTest, BadMagicNamesTheFileAndBothNumbers) {
   // The label file given as images, and the other way round.
   EXPECT_THAT(
       ErrorOf({{"images", kTestLabels}}),
-      HasSubstr(kTestLabels + ": bad magic 0x00000801 (expected 0x00000803 or 0x00000804 for IDX images)"));
+      HasSubstr(kTestLabels +
+                ": bad magic 0x00000801 (expected 0x00000803 or 0x00000804 for IDX images)"));
   EXPECT_THAT(
       ErrorOf({{"images", kTestImages}, {"labels", kTestImages}}),
       HasSubstr(kTestImages + ": bad magic 0x00000803 (expected 0x00000801 for IDX labels)"));

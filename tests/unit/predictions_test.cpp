@@ -120,28 +120,33 @@ TEST(PredictionsTest, WritesJsonLinesAndExitsCleanlyWhenToldTo) {
   testing::internal::CaptureStdout();
   EXPECT_NO_THROW(sink->close(out));
   testing::internal::GetCapturedStdout();
-  EXPECT_EQ(ReadFile(output),
-            "{\"file\": \"photos/a.png\", \"prediction\": \"42\", \"confidence\": [0.9000, 0.8000], "
-            "\"top3\": [[{\"class\": 4, \"name\": \"4\", \"p\": 0.9000}, {\"class\": 7, \"name\": \"7\", \"p\": 0.0750}, "
-            "{\"class\": 9, \"name\": \"9\", \"p\": 0.0250}], [{\"class\": 2, \"name\": \"2\", \"p\": 0.8000}, {\"class\": 5, \"name\": \"5\", "
-            "\"p\": 0.1500}, {\"class\": 7, \"name\": \"7\", \"p\": 0.0500}]], \"boxes\": [[10, 20, 30, 40], "
-            "[50, 22, 28, 41]], \"rows\": [0, 0], \"label\": null, \"error\": null}\n"
-            "{\"file\": \"photos/b, broken.png\", \"prediction\": \"\", \"confidence\": [], "
-            "\"top3\": [], \"boxes\": [], \"rows\": [], \"label\": null, \"error\": \"cannot "
-            "decode: "
-            "truncated JPEG\"}\n"
-            "{\"file\": \"photos/c.png\", \"prediction\": \"7\", \"confidence\": [0.9600], "
-            "\"top3\": [[{\"class\": 7, \"name\": \"7\", \"p\": 0.9600}, {\"class\": 0, \"name\": \"0\", \"p\": 0.0300}, "
-            "{\"class\": 2, \"name\": \"2\", \"p\": 0.0100}]], \"boxes\": [[1, 2, 3, 4]], \"rows\": [0], "
-            "\"label\": \"7\", \"error\": null}\n");
+  EXPECT_EQ(
+      ReadFile(output),
+      "{\"file\": \"photos/a.png\", \"prediction\": \"42\", \"confidence\": [0.9000, 0.8000], "
+      "\"top3\": [[{\"class\": 4, \"name\": \"4\", \"p\": 0.9000}, {\"class\": 7, \"name\": \"7\", "
+      "\"p\": 0.0750}, "
+      "{\"class\": 9, \"name\": \"9\", \"p\": 0.0250}], [{\"class\": 2, \"name\": \"2\", \"p\": "
+      "0.8000}, {\"class\": 5, \"name\": \"5\", "
+      "\"p\": 0.1500}, {\"class\": 7, \"name\": \"7\", \"p\": 0.0500}]], \"boxes\": [[10, 20, 30, "
+      "40], "
+      "[50, 22, 28, 41]], \"rows\": [0, 0], \"label\": null, \"error\": null}\n"
+      "{\"file\": \"photos/b, broken.png\", \"prediction\": \"\", \"confidence\": [], "
+      "\"top3\": [], \"boxes\": [], \"rows\": [], \"label\": null, \"error\": \"cannot "
+      "decode: "
+      "truncated JPEG\"}\n"
+      "{\"file\": \"photos/c.png\", \"prediction\": \"7\", \"confidence\": [0.9600], "
+      "\"top3\": [[{\"class\": 7, \"name\": \"7\", \"p\": 0.9600}, {\"class\": 0, \"name\": \"0\", "
+      "\"p\": 0.0300}, "
+      "{\"class\": 2, \"name\": \"2\", \"p\": 0.0100}]], \"boxes\": [[1, 2, 3, 4]], \"rows\": [0], "
+      "\"label\": \"7\", \"error\": null}\n");
 }
 
 // A model trained on a dataset with class names (Fashion-MNIST) writes the names, separated by
 // spaces since they are words, in the prediction, the label and the JSON top 3.
 TEST(PredictionsTest, WritesTheModelsClassNames) {
-  const auto names = std::make_shared<const std::vector<std::string>>(std::vector<std::string>{
-      "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-      "Ankle boot"});
+  const auto names = std::make_shared<const std::vector<std::string>>(
+      std::vector<std::string>{"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
+                               "Shirt", "Sneaker", "Bag", "Ankle boot"});
   PredictionGroup group;
   for (const auto& [predicted, part] : {std::pair{9, 0}, std::pair{7, 1}}) {
     auto reading = Reading("shoes.png", predicted, 0.9f, {0, 0, 28, 28}, part, 2, predicted);
