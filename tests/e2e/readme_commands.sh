@@ -83,11 +83,23 @@ BEFORE["\$HOME/pipeline/bin/pipeline run contrast_preview.graph --plugin-path ~/
 BEFORE["\$HOME/pipeline/bin/pipeline run my_train.graph --plugin-path ~/my_contrast/build"]="make_my_train"
 RUN_AS["\$HOME/pipeline/bin/pipeline run my_train.graph --plugin-path ~/my_contrast/build"]="\$HOME/pipeline/bin/pipeline run my_train.graph --plugin-path ~/my_contrast/build $cut"
 
+# Any dataset: Fashion-MNIST cut down.
+RUN_AS["pipeline run graphs/train_fashion.graph"]="pipeline run graphs/train_fashion.graph $cut"
+# ONNX: the photos folder predict.graph reads by default; training with the export, cut down.
+BEFORE["pipeline run predict.graph --set classify.checkpoint=model.onnx"]="test -d photos || cp -r data/fixtures/photos photos"
+RUN_AS["pipeline run train.graph --set checkpoint.onnx=true"]="pipeline run train.graph --set checkpoint.onnx=true $cut && test -s runs/mnist/latest.onnx"
+# MPI: as root here (CI), Open MPI needs its two consent variables; --oversubscribe in case the
+# machine has fewer cores than ranks.
+as_root_mpi="OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun --oversubscribe"
+RUN_AS["mpirun -np 2 build/bin/pipeline run train.graph"]="$as_root_mpi -np 2 build/bin/pipeline run train.graph $cut"
+SKIP["mpirun -np 4 --hostfile hosts build/bin/pipeline run train.graph"]="needs the other machines a hosts file names; train_mpi.sh runs 2 ranks on this one"
+RUN_AS["mpirun --oversubscribe -np 2 build/bin/allreduce_bench"]="OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun --oversubscribe -np 2 build/bin/allreduce_bench"
+
 # --- the scratch repository root --------------------------------------------------------------
 root="$work/root"
 mkdir -p "$root/data/mnist" "$work/home" "$work/bin"
 cp "$SOURCE_DIR"/*.graph "$root/"
-cp -r "$SOURCE_DIR/graphs" "$SOURCE_DIR/models" "$root/"
+cp -r "$SOURCE_DIR/graphs" "$SOURCE_DIR/models" "$SOURCE_DIR/datasets" "$SOURCE_DIR/tools" "$root/"
 mkdir -p "$root/plugins" && cp -r "$SOURCE_DIR/plugins/template" "$root/plugins/"
 cp -r "$SOURCE_DIR/data/fixtures" "$root/data/"
 ln -s "$MNIST_DIR"/*.gz "$root/data/mnist/"

@@ -80,10 +80,15 @@ diff "$work/mpi_a.epochs" "$work/mpi_b.epochs" || { echo "two 2-rank runs differ
   --set train.resume=runs/latest.ckpt) 2>"$work/resume.err" || { cat "$work/resume.err"; exit 1; }
 grep -q 'epoch 3/3: train' "$work/resume.err" || { cat "$work/resume.err"; exit 1; }
 
-# A rank that throws (rank 1 cannot read its images) ends the job at once, naming itself.
+# A rank that throws (rank 1's images are not an IDX file: it passes validation, which only
+# checks that the file is there, and fails when the stage opens) ends the job at once, naming
+# itself.
+mkdir -p "$work/fault"
+echo "not an IDX file" >"$work/not_idx.gz"
+export NOT_IDX="$work/not_idx.gz"
 start=$(date +%s)
-if mpirun --oversubscribe -np 2 bash -c \
-  'cd "$0" && if [[ $OMPI_COMM_WORLD_RANK == 1 ]]; then set -- "$@" --set train_data.images=/nonexistent.gz; fi; exec "$@"' \
+if mpirun --oversubscribe -np 2 -x NOT_IDX bash -c \
+  'cd "$0" && if [[ $OMPI_COMM_WORLD_RANK == 1 ]]; then set -- "$@" --set train_data.images="$NOT_IDX"; fi; exec "$@"' \
   "$work/fault" "$PIPELINE" "${args[@]}" >"$work/throw.out" 2>&1; then
   echo "the job succeeded although rank 1 failed"; exit 1
 fi
