@@ -105,7 +105,8 @@ TEST(DatasetTest, TestPartCarriesTheTrainingStatisticsAndTheClassNames) {
 
   // Given figures win over measuring, and explicit numbers in normalize over either.
   WriteText(file, MnistDatasetText("mean: 0.5\nstd: 0.25\n"));
-  const Sample& given = RunSource({{"dataset", file}, {"limit", "1"}}).messages()[0].as<Sample>();
+  const RecordingEmitter given_out = RunSource({{"dataset", file}, {"limit", "1"}});
+  const Sample& given = given_out.messages()[0].as<Sample>();
   EXPECT_EQ(given.dataset->mean, 0.5);
   EXPECT_EQ(given.dataset->std, 0.25);
   auto fixed = OpenStage(registry, "normalize", {{"mean", "0.1"}, {"std", "0.2"}});
