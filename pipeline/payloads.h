@@ -31,6 +31,14 @@ struct Normalization {
   }
 };
 
+// The name of class `label`: names[label] when the names cover it, else the number itself (data
+// and models without class names, or a label outside them).
+inline std::string ClassName(const std::vector<std::string>& names, int label) {
+  if (label >= 0 && label < static_cast<int>(names.size()))
+    return names[static_cast<size_t>(label)];
+  return std::to_string(label);
+}
+
 // What a dataset source knows about the data as a whole, shared by every sample it emits so that
 // stages downstream take it from the stream instead of from their own params: the class names
 // (reports, predictions, checkpoints) and the training images' pixel statistics (`normalize`
@@ -46,12 +54,7 @@ struct DatasetInfo {
   std::string statistics_source;  // the file they were measured on
 
   // The name of class `label`: its class name when there is one, else the number itself.
-  std::string ClassName(int label) const {
-    if (label >= 0 && label < static_cast<int>(class_names.size())) {
-      return class_names[static_cast<size_t>(label)];
-    }
-    return std::to_string(label);
-  }
+  std::string ClassName(int label) const { return pipeline::ClassName(class_names, label); }
 };
 
 // "rows x cols x channels" (28x28x1), the way errors about image and batch shapes name them.

@@ -39,13 +39,6 @@ struct ModelSnapshot : Payload {
   // The training data's name and class names (label 0 first; empty: the labels' numbers).
   std::string dataset_name;
   std::vector<std::string> class_names;
-  // Class `label`'s name: its class name, else the number.
-  std::string ClassName(int label) const {
-    if (label >= 0 && label < static_cast<int>(class_names.size())) {
-      return class_names[static_cast<size_t>(label)];
-    }
-    return std::to_string(label);
-  }
   // One row per finished epoch, oldest first; the last row is this snapshot's epoch.
   std::vector<proto::EpochMetrics> metrics;
   std::string graph_text;

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <opencv2/imgproc.hpp>
 
+#include "pipeline/payloads.h"
+
 namespace pipeline::cnn::report {
 namespace {
 
@@ -142,8 +144,7 @@ int DrawLegendEntry(cv::Mat& image, cv::Point start, const std::string& text,
 }
 
 std::string ClassLabel(const std::vector<std::string>& class_names, int k, size_t longest) {
-  if (k < 0 || k >= static_cast<int>(class_names.size())) return std::to_string(k);
-  const std::string& name = class_names[static_cast<size_t>(k)];
+  const std::string name = ClassName(class_names, k);
   return name.size() <= longest ? name : name.substr(0, longest - 1) + ".";
 }
 

@@ -8,11 +8,9 @@
 namespace pipeline {
 namespace {
 
+// A row's names may be absent (null): the classes are then their numbers.
 std::string ClassName(const std::vector<std::string>* names, int label) {
-  if (names != nullptr && label >= 0 && label < static_cast<int>(names->size())) {
-    return (*names)[static_cast<size_t>(label)];
-  }
-  return std::to_string(label);
+  return names != nullptr ? pipeline::ClassName(*names, label) : std::to_string(label);
 }
 
 // `uncertain`: which classes to write as "?" (empty: none).

@@ -46,6 +46,15 @@ std::vector<std::string> SplitCommas(const std::string& text) {
   return parts;
 }
 
+// Measures `images` (read from `path`) and records the figures in `dataset`.
+void SetStatistics(DatasetInfo& dataset, const IdxImages& images, const std::string& path) {
+  const PixelStatistics statistics = MeasurePixelStatistics(images);
+  dataset.has_statistics = true;
+  dataset.mean = statistics.mean;
+  dataset.std = statistics.std;
+  dataset.statistics_source = path;
+}
+
 }  // namespace
 
 StageInfo IdxSource::Info() {
@@ -106,15 +115,9 @@ void IdxSource::open(const Params& params) {
   }
   if (images_.count == 0) throw std::runtime_error(images_path + ": holds no images");
   CheckClassNames(labels_path);
-  if (!dataset_->has_statistics) {
-    // Without a dataset file (or one without statistics) of which this is the training part,
-    // the figures are this file's own.
-    const PixelStatistics statistics = MeasurePixelStatistics(images_);
-    dataset_->has_statistics = true;
-    dataset_->mean = statistics.mean;
-    dataset_->std = statistics.std;
-    dataset_->statistics_source = images_path;
-  }
+  // Without a dataset file (or one without statistics) of which this is the training part,
+  // the figures are this file's own.
+  if (!dataset_->has_statistics) SetStatistics(*dataset_, images_, images_path);
   SelectSamples(params);
 
   epochs_ = params.get_int("epochs");
@@ -199,12 +202,7 @@ void IdxSource::ResolveFiles(const Params& params, std::string& images_path,
     dataset_->statistics_source = dataset_path;
   } else if (test) {
     // The test part is normalized with the training images' figures, as the model will be.
-    const IdxImages train = ReadIdxImages(spec.train().images());
-    const PixelStatistics statistics = MeasurePixelStatistics(train);
-    dataset_->has_statistics = true;
-    dataset_->mean = statistics.mean;
-    dataset_->std = statistics.std;
-    dataset_->statistics_source = spec.train().images();
+    SetStatistics(*dataset_, ReadIdxImages(spec.train().images()), spec.train().images());
   }
 }
 
