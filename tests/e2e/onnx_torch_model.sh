@@ -11,6 +11,8 @@
 # torch_mnist.onnx and .accuracy from there instead (.ci/run, after regenerating them).
 set -euo pipefail
 : "${PIPELINE:?}" "${SOURCE_DIR:?}" "${MNIST_DIR:?}"
+# Absolute, because predict.graph runs from a scratch folder.
+PIPELINE=$(realpath "$PIPELINE") SOURCE_DIR=$(realpath "$SOURCE_DIR")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
