@@ -80,6 +80,7 @@ void Architecture(const ModelSnapshot& snapshot, std::ostream& out) {
   if (snapshot.spec.label_smoothing() > 0) {
     out << ", label smoothing " << snapshot.spec.label_smoothing();
   }
+  if (!snapshot.precision_choice.empty()) out << "\n  precision " << snapshot.precision_choice;
   out << "\n  " << Pad("layer", 12) << Pad("kind", 20) << Pad("output", 16) << "parameters\n";
   out << "  " << Pad("input", 12) << Pad("", 20) << resolved.input.to_string() << "\n";
   for (const ResolvedLayer& layer : resolved.layers) {

@@ -4,17 +4,20 @@
 //   train_bench                       # throughput: ours, then bench/torch_reference.py, ratios
 //   train_bench --accuracy            # train on MNIST, report test accuracy and wall time
 //   train_bench --help
+#include <google/protobuf/text_format.h>
 #include <omp.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
 #include <numeric>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -64,6 +67,7 @@ struct Options {
   double label_smoothing = 0.1;
   double dropout = 0;  // before the last layer
   uint64_t seed = 1;
+  std::string model_file;  // a ModelSpec in text format; empty: the seed network
 };
 
 // Fills `o` from the command line; the exit code when the program should stop (--help, an error).
@@ -81,6 +85,9 @@ std::optional<int> parse(int argc, char** argv, Options& o) {
   add_throughput("repeats", IntAtLeast(&o.repeats, 1, "repeats"), "timed repeats (median)");
   add_throughput("threads", IntAtLeast(&o.threads, 0, "threads"),
                  "OpenMP threads (0: OpenMP's default)");
+  add_throughput("model", po::value(&o.model_file),
+                 "a ModelSpec in protobuf text format (e.g. models/fast.pbtxt) instead of the seed "
+                 "network, for throughput and --accuracy");
   add_throughput("no-torch", po::bool_switch(&no_torch), "skip the PyTorch reference");
   add_throughput("show-kernels", po::bool_switch(&o.show_kernels),
                  "print the oneDNN kernels chosen");
@@ -135,8 +142,17 @@ Dataset load_split(const std::string& split) {
                                    dir + "/" + split + "-labels-idx1-ubyte.gz", 0.1307f, 0.3081f);
 }
 
-proto::ModelSpec seed_spec(const std::string& precision) {
+// The network measured: --model's file, or the seed network; `precision` set.
+proto::ModelSpec network_spec(const Options& o, const std::string& precision) {
   proto::ModelSpec spec = pipeline::cnn::seed_network_spec();
+  if (!o.model_file.empty()) {
+    std::ifstream file(o.model_file);
+    std::stringstream text;
+    text << file.rdbuf();
+    if (!file || !google::protobuf::TextFormat::ParseFromString(text.str(), &spec)) {
+      throw std::invalid_argument("--model " + o.model_file + ": not a readable ModelSpec");
+    }
+  }
   if (precision == "bf16") {
     spec.set_precision(proto::PRECISION_BF16);
   } else if (precision != "fp32") {
@@ -172,7 +188,7 @@ Measured measure_ours(const Options& o, const Dataset& data) {
   proto::ScheduleSpec constant;
   constant.set_base_lr(0.01f);
   for (const std::string precision : {"fp32", "bf16"}) {
-    Model model(seed_spec(precision), 1);
+    Model model(network_spec(o, precision), 1);
     Trainer trainer(model, sgd, constant);
     const double train = images_per_second(
         [&](int i) { trainer.step(images(i), labels(i), o.batch); }, o.batch, o.steps, o.repeats);
@@ -240,7 +256,7 @@ Measured measure_torch(const Options& o, int threads) {
 void run_speed(const Options& o) {
   const int threads = o.threads > 0 ? o.threads : omp_get_max_threads();
   const double flops = 3 * pipeline::cnn::forward_flops_per_image(
-                               pipeline::cnn::resolve_model(pipeline::cnn::seed_network_spec()));
+                               pipeline::cnn::resolve_model(network_spec(o, "fp32")));
   const auto env = [](const char* name) {
     const char* value = std::getenv(name);
     return value != nullptr ? value : "unset";
@@ -305,7 +321,7 @@ proto::ScheduleSpec schedule_spec(const Options& o, int64_t total_steps) {
 void run_accuracy(const Options& o) {
   const Dataset train = load_split("train");
   const Dataset test = load_split("t10k");
-  proto::ModelSpec spec = seed_spec(o.precision);
+  proto::ModelSpec spec = network_spec(o, o.precision);
   spec.set_label_smoothing(static_cast<float>(o.label_smoothing));
   if (o.dropout > 0) {
     proto::LayerSpec dropout;

@@ -2,6 +2,9 @@
 // learned scale (gamma) and shift (beta). Training normalises with the batch statistics and folds
 // them into the running mean / unbiased variance; inference uses the running statistics.
 //
+// A ReLU right after it is fused (fuse_norm_relu): one pass over the activation instead of two
+// forward and two backward, with a 1-bit-per-element workspace remembering where the ReLU cut.
+//
 // gamma and beta travel in one (2, C) "scale_shift" buffer: with separate use_scale / use_shift
 // flags oneDNN 2.6 builds a backward primitive that refuses to execute (oneDNN issue #1717).
 #include <algorithm>
@@ -19,9 +22,10 @@ using dnnl::prop_kind;
 
 class BatchNormOp final : public LayerOp {
  public:
-  BatchNormOp(const ResolvedLayer& layer, LayerParameters params)
+  BatchNormOp(const ResolvedLayer& layer, LayerParameters params, Fusion fusion)
       : layer_(layer),
         params_(params),
+        fuse_relu_(fusion.relu),
         epsilon_(layer.spec.batchnorm().epsilon() > 0 ? layer.spec.batchnorm().epsilon() : 1e-5f),
         momentum_(layer.spec.batchnorm().momentum() > 0 ? layer.spec.batchnorm().momentum()
                                                         : 0.1f) {}
@@ -31,6 +35,7 @@ class BatchNormOp final : public LayerOp {
     src_ = converted_input(context, in.value, data_md, forward);
     flags_ = normalization_flags::use_scale_shift;
     if (!context.training) flags_ = flags_ | normalization_flags::use_global_stats;
+    if (fuse_relu_) flags_ = flags_ | normalization_flags::fuse_norm_relu;
     forward_pd_.emplace(
         batch_normalization_forward::desc(
             context.training ? prop_kind::forward_training : prop_kind::forward_inference,
@@ -55,9 +60,11 @@ class BatchNormOp final : public LayerOp {
       const double count = static_cast<double>(context.batch) *
                            (layer_.in.flat ? 1 : layer_.in.rows * layer_.in.cols);
       const float unbias = count > 1 ? static_cast<float>(count / (count - 1)) : 1.0f;
+      if (fuse_relu_) workspace_ = memory(forward_pd_->workspace_desc(), context.engine);
       forward.add(batch_normalization_forward(*forward_pd_), [&] {
         args[DNNL_ARG_MEAN] = mean_;
         args[DNNL_ARG_VARIANCE] = variance_;
+        if (fuse_relu_) args[DNNL_ARG_WORKSPACE] = workspace_;
         return args;
       }());
       forward.add_host([this, unbias](dnnl::stream&) { update_running_statistics(unbias); },
@@ -83,14 +90,15 @@ class BatchNormOp final : public LayerOp {
     } else {
       diff_src = memory(pd.diff_src_desc(), context.engine);  // needed, then discarded
     }
-    backward.add(batch_normalization_backward(pd),
-                 {{DNNL_ARG_SRC, src_},
-                  {DNNL_ARG_MEAN, mean_},
-                  {DNNL_ARG_VARIANCE, variance_},
-                  {DNNL_ARG_DIFF_DST, diff_dst},
-                  {DNNL_ARG_SCALE_SHIFT, scale_shift_},
-                  {DNNL_ARG_DIFF_SRC, diff_src},
-                  {DNNL_ARG_DIFF_SCALE_SHIFT, diff_scale_shift_}});
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src_},
+                                         {DNNL_ARG_MEAN, mean_},
+                                         {DNNL_ARG_VARIANCE, variance_},
+                                         {DNNL_ARG_DIFF_DST, diff_dst},
+                                         {DNNL_ARG_SCALE_SHIFT, scale_shift_},
+                                         {DNNL_ARG_DIFF_SRC, diff_src},
+                                         {DNNL_ARG_DIFF_SCALE_SHIFT, diff_scale_shift_}};
+    if (fuse_relu_) args[DNNL_ARG_WORKSPACE] = workspace_;
+    backward.add(batch_normalization_backward(pd), std::move(args));
     backward.add_host([this](dnnl::stream&) { scatter_gradients(); }, "scale_shift gradient");
     if (in.needs_diff) finish_output(diff_src, in.diff, backward);
   }
@@ -129,16 +137,19 @@ class BatchNormOp final : public LayerOp {
 
   ResolvedLayer layer_;
   LayerParameters params_;
+  bool fuse_relu_;
   float epsilon_, momentum_;
   normalization_flags flags_ = normalization_flags::none;
   std::optional<batch_normalization_forward::primitive_desc> forward_pd_;
   memory src_, mean_, variance_, scale_shift_, diff_scale_shift_;
+  memory workspace_;  // fused ReLU: where it cut (training only)
 };
 
 }  // namespace
 
-std::unique_ptr<LayerOp> make_batchnorm_op(const ResolvedLayer& layer, LayerParameters params) {
-  return std::make_unique<BatchNormOp>(layer, params);
+std::unique_ptr<LayerOp> make_batchnorm_op(const ResolvedLayer& layer, LayerParameters params,
+                                           Fusion fusion) {
+  return std::make_unique<BatchNormOp>(layer, params, fusion);
 }
 
 }  // namespace pipeline::cnn::detail

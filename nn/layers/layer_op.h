@@ -98,7 +98,7 @@ class LayerOp {
 
 // What the network builder decided about a layer's neighbourhood.
 struct Fusion {
-  bool relu = false;                     // apply ReLU as a post-op of this conv / dense
+  bool relu = false;                     // apply ReLU inside this conv / dense / batch norm
   bool relu_backward_here = false;       // ... and undo it in this layer's backward
   bool relu_backward_on_output = false;  // pool: the ReLU before it is undone on its output
   bool is_logits = false;                // last dense: fp32 plain output
@@ -112,7 +112,8 @@ std::unique_ptr<LayerOp> make_dense_op(const ResolvedLayer& layer, LayerParamete
 std::unique_ptr<LayerOp> make_pool_op(const ResolvedLayer& layer, Fusion fusion);
 std::unique_ptr<LayerOp> make_relu_op(const ResolvedLayer& layer);
 std::unique_ptr<LayerOp> make_dropout_op(const ResolvedLayer& layer);
-std::unique_ptr<LayerOp> make_batchnorm_op(const ResolvedLayer& layer, LayerParameters params);
+std::unique_ptr<LayerOp> make_batchnorm_op(const ResolvedLayer& layer, LayerParameters params,
+                                           Fusion fusion);
 std::unique_ptr<LayerOp> make_flatten_op(const ResolvedLayer& layer, Fusion fusion);
 
 }  // namespace pipeline::cnn::detail

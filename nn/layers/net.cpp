@@ -36,7 +36,8 @@ Net::Net(const ResolvedModel& model, const std::vector<LayerParameters>& params,
   edges_.push_back(input_edge);
 
   // Fuse: conv/dense + ReLU -> post-op; conv + ReLU + max-pool -> the ReLU is undone on the
-  // pooled gradient. Every other layer is an op of its own.
+  // pooled gradient; batch norm + ReLU -> one primitive (fuse_norm_relu). Every other layer is an
+  // op of its own.
   bool earlier_parameters = false;
   for (size_t i = 0; i < model.layers.size(); ++i) {
     const ResolvedLayer& layer = model.layers[i];
@@ -67,7 +68,9 @@ Net::Net(const ResolvedModel& model, const std::vector<LayerParameters>& params,
         op = make_dropout_op(layer);
         break;
       case Kind::kBatchnorm:
-        op = make_batchnorm_op(layer, params[i]);
+        fusion.relu = kind_at(model, i + 1) == Kind::kRelu;
+        if (fusion.relu) consumed = 2;
+        op = make_batchnorm_op(layer, params[i], fusion);
         break;
       case Kind::kFlatten:
         fusion.next_is_dense = kind_at(model, i + 1) == Kind::kDense;

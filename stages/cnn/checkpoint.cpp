@@ -69,6 +69,7 @@ std::shared_ptr<const ModelSnapshot> Decode(const proto::CheckpointBody& body) {
   snapshot->graph_text = body.graph_text();
   snapshot->graph_file = body.graph_file();
   snapshot->dataset_name = body.dataset().name();
+  snapshot->precision_choice = body.precision_choice();
   snapshot->class_names.assign(body.dataset().class_names().begin(),
                                body.dataset().class_names().end());
   return snapshot;
@@ -100,6 +101,7 @@ proto::CheckpointBody SnapshotToBody(const ModelSnapshot& snapshot) {
   body.set_graph_text(snapshot.graph_text);
   body.set_graph_file(snapshot.graph_file);
   body.mutable_dataset()->set_name(snapshot.dataset_name);
+  body.set_precision_choice(snapshot.precision_choice);
   for (const std::string& name : snapshot.class_names)
     body.mutable_dataset()->add_class_names(name);
   body.set_writer("pipeline cnn stages, checkpoint format " +

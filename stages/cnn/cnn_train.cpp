@@ -204,13 +204,19 @@ class CnnTrain : public Stage {
     // Every rank holds a share of the global batch; the schedule counts global steps.
     const int64_t global_batch =
         reducer_ ? cnn::GlobalBatchSize(world(), batch.size()) : batch.size();
-    cnn::TrainingSetup setup = cnn::SetUpTraining(config_, model_seed_, batch, global_batch);
+    cnn::SumOverRanks sum_over_ranks;
+    if (reducer_)
+      sum_over_ranks = [this](std::span<float> values) { world().allreduce_sum(values); };
+    cnn::TrainingSetup setup =
+        cnn::SetUpTraining(config_, model_seed_, batch, global_batch, sum_over_ranks);
     model_ = std::move(setup.model);
     trainer_ = std::move(setup.trainer);
     batch_size_ = setup.batch_size;
     epoch_size_ = setup.epoch_size;
     steps_per_epoch_ = setup.steps_per_epoch;
     if (!setup.epochs_note.empty()) ConsoleLine(setup.epochs_note);
+    if (!config_.precision_note.empty())
+      ConsoleLine("cnn_train: precision " + config_.precision_note);
     trainer_->set_gradient_reducer(reducer_.get());
     normalization_ = batch.normalization;
     if (batch.dataset) dataset_ = batch.dataset;
@@ -299,7 +305,8 @@ class CnnTrain : public Stage {
                              metrics_,
                              env().graph_text,
                              env().graph_file,
-                             dataset_};
+                             dataset_,
+                             config_.precision_note};
     out.emit(cnn::MakeTrainingSnapshot(*trainer_, std::move(parts)), epoch, 0);
     if (decision.stop) {
       stopped_ = true;

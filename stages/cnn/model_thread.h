@@ -1,40 +1,36 @@
-// One thread of its own on which a stage does all its oneDNN work.
+// The one thread on which every CNN stage of a process does its oneDNN work.
 //
-// Why: oneDNN's default ("library") scratchpad is per thread, so a primitive must run — and be
-// destroyed — on the thread that created it, while the engine runs a serial stage on whichever
-// oneTBB worker is free. Keeping the model on one thread also gives OpenMP a single master
-// thread, so one team of OpenMP workers serves every step instead of one team per oneTBB worker.
+// Why one thread: oneDNN's default ("library") scratchpad is per thread, so a primitive must run —
+// and be destroyed — on the thread that created it, while the engine runs a serial stage on
+// whichever oneTBB worker is free. And why one for all stages: each thread that calls oneDNN is
+// the master of its own OpenMP team, so a trainer and an evaluator (or two predictors) on
+// threads of their own would run two teams on the same cores, each step waiting at barriers for
+// threads the other team had pushed off a core. On one thread their steps take turns, each with
+// every core.
 #pragma once
 
-#include <condition_variable>
-#include <exception>
 #include <functional>
-#include <mutex>
-#include <thread>
+#include <memory>
 
 namespace pipeline::cnn {
 
 class ModelThread {
  public:
+  // Joins the process's compute thread, starting it if no stage holds it; the thread ends when
+  // the last ModelThread is destroyed.
   ModelThread();
-  ~ModelThread();  // finishes the current call, then joins
+  ~ModelThread();
   ModelThread(const ModelThread&) = delete;
   ModelThread& operator=(const ModelThread&) = delete;
 
-  // Runs `work` on the thread and waits for it; rethrows whatever it throws. One caller at a
-  // time (the engine calls a serial stage one message at a time).
+  // Runs `work` on the compute thread and waits for it; rethrows whatever it throws. Callers from
+  // several stages take turns; a call from the compute thread itself runs `work` at once.
   void run(const std::function<void()>& work);
 
- private:
-  void loop();
+  class Worker;
 
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  const std::function<void()>* work_ = nullptr;
-  std::exception_ptr error_;
-  bool done_ = false;
-  bool stop_ = false;
-  std::thread thread_;
+ private:
+  std::shared_ptr<Worker> worker_;
 };
 
 }  // namespace pipeline::cnn

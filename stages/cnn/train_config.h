@@ -16,6 +16,12 @@ struct TrainConfig {
   // which the first batch supplies (input_from_data).
   proto::ModelSpec model;
   bool input_from_data = false;
+  // precision: auto — model.precision is settled at the first batch (SetUpTraining) or from the
+  // checkpoint resumed.
+  bool precision_auto = false;
+  // How the precision was chosen, for the run line, report and checkpoint ("bf16 (auto: ...)");
+  // empty when the graph named it.
+  std::string precision_note;
   proto::OptimizerSpec optimizer;
 
   std::string schedule;  // constant | step | cosine | onecycle

@@ -4,6 +4,7 @@
 
 #include <stdexcept>
 
+#include "nn/precision_probe.h"
 #include "stages/cnn/checkpoint.h"
 #include "stages/cnn/console.h"
 
@@ -24,6 +25,13 @@ std::shared_ptr<const ModelSnapshot> LoadResumeCheckpoint(TrainConfig& config, u
     throw std::runtime_error("resume: checkpoint " + config.resume + " holds no optimizer state");
   }
   if (config.input_from_data) *config.model.mutable_input() = from.spec.input();
+  if (config.precision_auto) {  // the resumed run continues in the precision it started with
+    config.model.set_precision(from.spec.precision());
+    config.precision_auto = false;
+    config.precision_note = !from.precision_choice.empty()
+                                ? from.precision_choice
+                                : PrecisionName(from.spec.precision()) + " (the checkpoint's)";
+  }
   if (const std::string diff = Differences(from.spec, config.model); !diff.empty()) {
     throw std::runtime_error("resume: checkpoint " + config.resume +
                              " holds another model than this stage trains:\n" + diff);

@@ -1,12 +1,44 @@
 #include "stages/cnn/train_setup.h"
 
+#include <algorithm>
+#include <chrono>
 #include <stdexcept>
 #include <string>
+#include <vector>
+
+#include "nn/precision_probe.h"
 
 namespace pipeline::cnn {
+namespace {
+
+// precision auto: times each native precision on the first batch and keeps the fastest.
+void ChoosePrecision(TrainConfig& config, proto::ModelSpec& spec, const Batch& first,
+                     const SumOverRanks& sum_over_ranks) {
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<int32_t> labels(first.labels);
+  const int64_t classes = resolve_model(spec).classes;
+  for (int32_t& label : labels) label = std::clamp<int32_t>(label, 0, classes - 1);
+  std::vector<PrecisionTiming> timings = TimeTrainingPrecisions(
+      spec, NativePrecisions(), first.data.data(), labels.data(), first.size());
+  std::vector<float> rates;
+  for (const PrecisionTiming& timing : timings) {
+    rates.push_back(static_cast<float>(timing.images_per_second));
+  }
+  if (sum_over_ranks) sum_over_ranks(rates);  // every rank decides on the same figures
+  for (size_t i = 0; i < timings.size(); ++i) timings[i].images_per_second = rates[i];
+  const proto::Precision chosen = ChooseFastest(timings);
+  spec.set_precision(chosen);
+  config.model.set_precision(chosen);
+  config.precision_auto = false;
+  config.precision_note = DescribeChoice(
+      chosen, timings,
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+}
+
+}  // namespace
 
 TrainingSetup SetUpTraining(TrainConfig& config, uint64_t model_seed, const Batch& first,
-                            int64_t global_batch) {
+                            int64_t global_batch, const SumOverRanks& sum_over_ranks) {
   proto::ModelSpec spec = config.model;
   if (config.input_from_data) {
     spec.mutable_input()->set_rows(static_cast<uint32_t>(first.rows));
@@ -15,6 +47,7 @@ TrainingSetup SetUpTraining(TrainConfig& config, uint64_t model_seed, const Batc
   }
   TrainingSetup setup;
   try {
+    if (config.precision_auto) ChoosePrecision(config, spec, first, sum_over_ranks);
     setup.model = std::make_unique<Model>(spec, model_seed);
   } catch (const std::invalid_argument& e) {
     throw std::runtime_error(std::string("model: ") + e.what());

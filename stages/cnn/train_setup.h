@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "nn/trainer.h"
@@ -23,10 +25,15 @@ struct TrainingSetup {
   std::string epochs_note;  // what ResolveEpochs changed and why, to print; empty when nothing
 };
 
-// Settles config.epochs from the batch (ResolveEpochs) and builds the model from `model_seed`.
+// Sums values over every process of a data-parallel run (identity in a single process).
+using SumOverRanks = std::function<void(std::span<float>)>;
+
+// Settles config.epochs from the batch (ResolveEpochs) and, for precision auto, the precision
+// (timed on `first`; in a data-parallel run the ranks' timings are summed through `sum_over_ranks`
+// so that every rank makes the same choice), then builds the model from `model_seed`.
 // Throws std::runtime_error for a model that cannot be built or a schedule that needs an epoch
 // size the batches do not carry.
 TrainingSetup SetUpTraining(TrainConfig& config, uint64_t model_seed, const Batch& first,
-                            int64_t global_batch);
+                            int64_t global_batch, const SumOverRanks& sum_over_ranks);
 
 }  // namespace pipeline::cnn

@@ -33,6 +33,7 @@ std::shared_ptr<const ModelSnapshot> MakeTrainingSnapshot(Trainer& trainer, Snap
   snapshot->metrics = std::move(parts.metrics);
   snapshot->graph_text = std::move(parts.graph_text);
   snapshot->graph_file = std::move(parts.graph_file);
+  snapshot->precision_choice = std::move(parts.precision_choice);
   if (parts.dataset) {
     snapshot->dataset_name = parts.dataset->name;
     snapshot->class_names = parts.dataset->class_names;

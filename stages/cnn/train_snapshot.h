@@ -27,6 +27,7 @@ struct SnapshotParts {
   std::string graph_text;
   std::string graph_file;
   std::shared_ptr<const DatasetInfo> dataset;  // what the training data said it is; may be null
+  std::string precision_choice;                // TrainConfig::precision_note
 };
 
 std::shared_ptr<const ModelSnapshot> MakeTrainingSnapshot(Trainer& trainer, SnapshotParts parts);

@@ -77,7 +77,9 @@ proto::RunReport BuildRunReport(const std::vector<proto::EpochMetrics>& epochs,
   report.set_graph_source(context.graph_source);
   if (const ModelSnapshot* model = latest.model.get()) {
     report.set_model_name(model->spec.name());
-    report.set_precision(model->spec.precision() == proto::PRECISION_BF16 ? "bf16" : "fp32");
+    report.set_precision(!model->precision_choice.empty() ? model->precision_choice
+                         : model->spec.precision() == proto::PRECISION_BF16 ? "bf16"
+                                                                            : "fp32");
     report.set_epochs_finished(model->position.epochs_finished());
     report.set_planned_epochs(model->position.planned_epochs());
     report.set_batch_size(model->position.batch_size());

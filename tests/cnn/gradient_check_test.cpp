@@ -200,6 +200,15 @@ TEST(GradientCheck, BatchNormOnChannelsAndFeatures) {
                   4);
 }
 
+// Batch norm + ReLU run as one primitive (fuse_norm_relu); a max pool after it, and a batch norm
+// with no ReLU after it, run unfused.
+TEST(GradientCheck, BatchNormFusedReluBeforeMaxPool) {
+  check_gradients(network(8, 8, 1,
+                          {conv(4, 3), simple(kBatchnorm), simple(kRelu), pool(proto::POOL_MAX),
+                           conv(4, 3), simple(kBatchnorm), simple(kFlatten), dense(3)}),
+                  4);
+}
+
 TEST(GradientCheck, FlattenBeforeANonDenseLayer) {
   check_gradients(network(6, 6, 2, {conv(16, 3), simple(kFlatten), simple(kRelu), dense(3)}));
 }
