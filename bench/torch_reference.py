@@ -13,6 +13,8 @@ import time
 import torch
 import torch.nn as nn
 
+from torch_modelspec import load_network
+
 
 def seed_network():
     # conv3x3*32 -> ReLU -> conv3x3*64 -> ReLU -> maxpool2 -> flatten -> dense128 -> ReLU -> dense10
@@ -40,12 +42,13 @@ def main():
     parser.add_argument("--steps", type=int, default=10, help="steps per timed repeat")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--modes", default="train_fp32,infer_fp32,train_bf16")
+    parser.add_argument("--model", help="a ModelSpec text file instead of the seed network")
+    parser.add_argument("--modes", default="train_fp32,infer_fp32,train_bf16,infer_bf16")
     args = parser.parse_args()
 
     torch.manual_seed(0)
     torch.set_num_threads(args.threads)
-    model = seed_network()
+    model = load_network(args.model) if args.model else seed_network()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     loss_fn = nn.CrossEntropyLoss()
     images = torch.randn(args.batch, 1, 28, 28)
@@ -58,8 +61,9 @@ def main():
         loss.backward()
         optimizer.step()
 
-    def infer_step():
-        with torch.no_grad():
+    def infer_step(bf16):
+        with torch.no_grad(), torch.autocast(device_type="cpu", dtype=torch.bfloat16,
+                                             enabled=bf16):
             model(images)
 
     for mode in args.modes.split(","):
@@ -68,7 +72,7 @@ def main():
             step = lambda: train_step(precision == "bf16")
         else:
             model.eval()
-            step = infer_step
+            step = lambda: infer_step(precision == "bf16")
         for _ in range(3):  # warm-up: allocator, oneDNN kernel generation
             step()
         rate = timed_repeats(step, args.steps, args.repeats, args.batch)

@@ -225,11 +225,12 @@ Measured measure_ours(const Options& o, const Dataset& data) {
 // Runs bench/torch_reference.py with Debian's python and reads its JSON lines.
 Measured measure_torch(const Options& o, int threads) {
   Measured m;
-  const std::string command = std::string("/usr/bin/python3 ") + PIPELINE_BENCH_DIR +
-                              "/torch_reference.py --batch " + std::to_string(o.batch) +
-                              " --steps " + std::to_string(std::max(5, o.steps / 2)) +
-                              " --repeats " + std::to_string(o.repeats) + " --threads " +
-                              std::to_string(threads) + " --modes train_fp32,infer_fp32,train_bf16";
+  const std::string command =
+      std::string("/usr/bin/python3 ") + PIPELINE_BENCH_DIR + "/torch_reference.py --batch " +
+      std::to_string(o.batch) + " --steps " + std::to_string(std::max(5, o.steps / 2)) +
+      " --repeats " + std::to_string(o.repeats) + " --threads " + std::to_string(threads) +
+      " --modes train_fp32,infer_fp32,train_bf16,infer_bf16" +
+      (o.model_file.empty() ? "" : " --model " + o.model_file);
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) throw std::runtime_error("cannot run " + command);
   char line[512];
@@ -245,6 +246,7 @@ Measured measure_torch(const Options& o, int threads) {
     if (train && bf16) m.train_bf16 = rate;
     if (train && !bf16) m.train_fp32 = rate;
     if (!train && !bf16) m.infer_fp32 = rate;
+    if (!train && bf16) m.infer_bf16 = rate;
     std::printf("torch %s", line);
   }
   if (pclose(pipe) != 0 || m.train_fp32 == 0) {
@@ -262,10 +264,11 @@ void run_speed(const Options& o) {
     return value != nullptr ? value : "unset";
   };
   std::printf(
-      "seed network (%.1f MFLOP/image forward+backward), batch %d, %d thread(s), "
+      "%s (%.1f MFLOP/image forward+backward), batch %d, %d thread(s), "
       "real MNIST training images; medians of %d repeats\n"
       "OMP_WAIT_POLICY=%s GOMP_SPINCOUNT=%s (the PyTorch reference runs under the same)\n",
-      flops / 1e6, o.batch, threads, o.repeats, env("OMP_WAIT_POLICY"), env("GOMP_SPINCOUNT"));
+      o.model_file.empty() ? "seed network" : o.model_file.c_str(), flops / 1e6, o.batch, threads,
+      o.repeats, env("OMP_WAIT_POLICY"), env("GOMP_SPINCOUNT"));
   std::printf("%s\n", pipeline::bench::DescribeMatrixFeatures().c_str());
   const Dataset data = load_split("train");
   const Measured ours = measure_ours(o, data);
@@ -280,6 +283,12 @@ void run_speed(const Options& o) {
   row("train bf16 vs torch bf16 autocast", ours.train_bf16, torch.train_bf16);
   row("inference fp32", ours.infer_fp32, torch.infer_fp32);
   row("inference bf16 vs torch fp32", ours.infer_bf16, torch.infer_fp32);
+  row("inference bf16 vs torch bf16 autocast", ours.infer_bf16, torch.infer_bf16);
+  // Each side at its best precision on this CPU: what a user of either gets.
+  row("train, best of each", std::max(ours.train_fp32, ours.train_bf16),
+      std::max(torch.train_fp32, torch.train_bf16));
+  row("inference, best of each", std::max(ours.infer_fp32, ours.infer_bf16),
+      std::max(torch.infer_fp32, torch.infer_bf16));
 }
 
 proto::OptimizerSpec optimizer_spec(const Options& o) {

@@ -78,10 +78,13 @@ void RunTestGraph(const Registry& registry, const std::vector<std::string>& over
 TEST(TrainStage, ResumingEqualsAnUninterruptedRunBitForBit) {
   const Registry registry = TrainingRegistry();
   TempDir whole, split;
-  RunTestGraph(registry, {"data.epochs=2", "checkpoint.dir=" + whole.path().string()});
+  // The precision is named (auto's choice is a measurement); the resumed run leaves it at auto,
+  // which must keep the checkpoint's.
+  RunTestGraph(registry, {"data.epochs=2", "train.precision=fp32",
+                          "checkpoint.dir=" + whole.path().string()});
   // "Interrupted" after the first epoch (the schedule still plans 2), then resumed.
-  RunTestGraph(registry,
-               {"data.epochs=2", "cut.epochs=1", "checkpoint.dir=" + split.path().string()});
+  RunTestGraph(registry, {"data.epochs=2", "cut.epochs=1", "train.precision=fp32",
+                          "checkpoint.dir=" + split.path().string()});
   const auto first_half = LoadCheckpoint(split.file("latest.ckpt"));
   ASSERT_EQ(first_half->position.epochs_finished(), 1);
   EXPECT_EQ(first_half->position.planned_epochs(), 2) << "planned from the source's epochs";
@@ -90,6 +93,8 @@ TEST(TrainStage, ResumingEqualsAnUninterruptedRunBitForBit) {
 
   const auto uninterrupted = LoadCheckpoint(whole.file("latest.ckpt"));
   const auto resumed = LoadCheckpoint(split.file("latest.ckpt"));
+  EXPECT_EQ(resumed->spec.precision(), proto::PRECISION_FP32);
+  EXPECT_EQ(resumed->precision_choice, "fp32 (the checkpoint's)");
   EXPECT_EQ(resumed->position.epochs_finished(), 2);
   EXPECT_EQ(resumed->position.global_step(), 16u);
   EXPECT_EQ(resumed->position.SerializeAsString(), uninterrupted->position.SerializeAsString());

@@ -29,7 +29,8 @@ args=(run "$SOURCE_DIR/train.graph" --threads 1
   --set "test_data.images=$MNIST_DIR/t10k-images-idx3-ubyte.gz"
   --set "test_data.labels=$MNIST_DIR/t10k-labels-idx1-ubyte.gz"
   --set train_data.limit=3000 --set test_data.limit=2000 --set train_data.epochs=2
-  --set train.progress=off --set checkpoint.dir=runs --set report.dir=runs)
+  --set train.progress=off --set checkpoint.dir=runs --set report.dir=runs
+  --set train.precision=fp32)  # named: comparisons need the same precision in every run
 
 # Each rank runs in $1/rankR, so a file written by any rank but 0 shows.
 mpi_train() {
@@ -74,6 +75,14 @@ awk -v a="$single" -v b="$two" 'BEGIN {d = a - b; if (d < 0) d = -d; exit !(d <=
 mpi_train "$work/mpi_b" >"$work/mpi_b.out" 2>&1 || { cat "$work/mpi_b.out"; exit 1; }
 epochs "$work/mpi_b.out" >"$work/mpi_b.epochs"
 diff "$work/mpi_a.epochs" "$work/mpi_b.epochs" || { echo "two 2-rank runs differ"; exit 1; }
+
+# precision auto under mpirun: the ranks sum their timings and make one choice, so their weights
+# agree (the per-epoch checksum would stop the run otherwise).
+mkdir -p "$work/auto/rank0" "$work/auto/rank1"
+mpi_train "$work/auto" --set train.precision=auto >"$work/auto.out" 2>&1 ||
+  { cat "$work/auto.out"; exit 1; }
+grep -q 'cnn_train: precision .*(auto: fp32' "$work/auto.out" ||
+  { echo "no precision choice printed:"; cat "$work/auto.out"; exit 1; }
 
 # Resume the 2-rank checkpoint in one process: it continues (global batch and position kept).
 (cd "$work/mpi_a/rank0" && "$PIPELINE" "${args[@]}" --set train_data.epochs=3 \
