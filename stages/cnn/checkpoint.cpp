@@ -71,6 +71,7 @@ std::shared_ptr<const ModelSnapshot> Decode(const proto::CheckpointBody& body) {
   snapshot->dataset_name = body.dataset().name();
   snapshot->class_names.assign(body.dataset().class_names().begin(),
                                body.dataset().class_names().end());
+  if (body.has_calibration()) snapshot->calibration = body.calibration();
   return snapshot;
 }
 
@@ -102,6 +103,7 @@ proto::CheckpointBody SnapshotToBody(const ModelSnapshot& snapshot) {
   body.mutable_dataset()->set_name(snapshot.dataset_name);
   for (const std::string& name : snapshot.class_names)
     body.mutable_dataset()->add_class_names(name);
+  if (snapshot.calibration.ranges_size() > 0) *body.mutable_calibration() = snapshot.calibration;
   body.set_writer("pipeline cnn stages, checkpoint format " +
                   std::to_string(kCheckpointFormatVersion));
   return body;
