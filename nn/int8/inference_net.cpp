@@ -45,6 +45,24 @@ std::vector<float> WeightScales(const FoldedWeights& weights) {
   return scales;
 }
 
+// Dense weights (units, C, H, W) reordered to (units, H, W, C) for an input of `dims` (N, C, H, W).
+std::vector<float> NhwcOrderWeights(const std::vector<float>& weights, const memory::dims& dims) {
+  const size_t channels = static_cast<size_t>(dims[1]), rows = static_cast<size_t>(dims[2]),
+               cols = static_cast<size_t>(dims[3]);
+  const size_t per_unit = channels * rows * cols;
+  std::vector<float> result(weights.size());
+  for (size_t unit = 0; unit < weights.size() / per_unit; ++unit) {
+    const float* from = weights.data() + unit * per_unit;
+    float* to = result.data() + unit * per_unit;
+    for (size_t c = 0; c < channels; ++c) {
+      for (size_t pixel = 0; pixel < rows * cols; ++pixel) {
+        to[pixel * channels + c] = from[c * rows * cols + pixel];
+      }
+    }
+  }
+  return result;
+}
+
 }  // namespace
 
 InferenceNet::InferenceNet(const InferencePlan& plan, const std::map<std::string, float>& ranges,
@@ -92,9 +110,23 @@ void InferenceNet::AddWeighted(const PlanStep& step, const std::map<std::string,
 
   memory::dims src_dims = current.dims();
   memory::dims weight_dims;
+  const float* weight_values = step.weights.weight.data();
+  std::vector<float> permuted;
   if (conv) {
     const Window& w = layer.window;
     weight_dims = {outputs, layer.in.channels, w.kernel_rows, w.kernel_cols};
+  } else if (int8 && src_dims.size() == 4 &&
+             current == memory::desc(src_dims, current.data_type(), FormatTag::nhwc)) {
+    // An NHWC image (what the int8 convolutions write) is already one row of H*W*C values per
+    // image: read it as 2-D, with the weights permuted from (units, C, H, W) to (units, H, W, C).
+    // oneDNN 2.6 would otherwise reorder the image to NCHW for a slower gemm kernel.
+    permuted = NhwcOrderWeights(step.weights.weight, src_dims);
+    weight_values = permuted.data();
+    current_ = memory(memory::desc({n, src_dims[1] * src_dims[2] * src_dims[3]},
+                                   current.data_type(), FormatTag::nc),
+                      engine_, current_.get_data_handle());
+    src_dims = current_.get_desc().dims();
+    weight_dims = {outputs, src_dims[1]};
   } else {
     weight_dims = src_dims;  // (units, C, H, W) for a 4-D input: NCHW flatten order
     weight_dims[0] = outputs;
@@ -169,7 +201,7 @@ void InferenceNet::AddWeighted(const PlanStep& step, const std::map<std::string,
   // by the reorder itself (which also adds what the kernel needs beside them, e.g. compensation).
   const memory::desc logical_md(weight_dims, DataType::f32,
                                 weight_dims.size() == 4 ? FormatTag::oihw : FormatTag::oi);
-  memory logical(logical_md, engine_, const_cast<float*>(step.weights.weight.data()));
+  memory logical(logical_md, engine_, const_cast<float*>(weight_values));
   memory weights(chosen_weights, engine_);
   {
     dnnl::primitive_attr weight_attr;
