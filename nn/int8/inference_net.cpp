@@ -4,6 +4,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "nn/int8/max_pool_u8.h"
+
 namespace pipeline::cnn::int8 {
 namespace {
 
@@ -230,6 +232,24 @@ void InferenceNet::AddPool(const PlanStep& step) {
   const ResolvedLayer& layer = step.layer;
   const Window& w = layer.window;
   const memory::desc& src_md = current_.get_desc();
+  const bool max = layer.spec.pool().kind() != proto::POOL_AVG;
+  const bool unpadded = w.pad_top == 0 && w.pad_left == 0 && w.pad_bottom == 0 && w.pad_right == 0;
+  if (max && unpadded && src_md.data_type() == DataType::u8 &&
+      src_md == memory::desc(src_md.dims(), DataType::u8, FormatTag::nhwc)) {
+    const PoolShape shape{batch_,         layer.in.channels, layer.in.rows, layer.in.cols,
+                          layer.out.rows, layer.out.cols,    w.kernel_rows, w.kernel_cols,
+                          w.stride_rows,  w.stride_cols};
+    memory dst(memory::desc({batch_, layer.out.channels, layer.out.rows, layer.out.cols},
+                            DataType::u8, FormatTag::nhwc),
+               engine_);
+    steps_.push_back({{}, {}, [shape, src = current_, dst] {
+                        MaxPoolU8Nhwc(shape, static_cast<const uint8_t*>(src.get_data_handle()),
+                                      static_cast<uint8_t*>(dst.get_data_handle()));
+                      }});
+    implementations_ += layer.name + ": max_pool_u8 (nn/int8)\n";
+    current_ = dst;
+    return;
+  }
   const bool plain = precision_ == NetPrecision::kFloat;
   const memory::desc dst_md({batch_, layer.out.channels, layer.out.rows, layer.out.cols},
                             src_md.data_type(), plain ? FormatTag::nchw : FormatTag::any);
@@ -254,7 +274,14 @@ void InferenceNet::AddPool(const PlanStep& step) {
 
 void InferenceNet::forward(const float* images, dnnl::stream& stream) {
   images_.set_data_handle(const_cast<float*>(images));
-  for (Step& step : steps_) step.primitive.execute(stream, step.args);
+  for (Step& step : steps_) {
+    if (step.host) {
+      stream.wait();  // the primitive before it has written its input
+      step.host();
+    } else {
+      step.primitive.execute(stream, step.args);
+    }
+  }
   stream.wait();
 }
 

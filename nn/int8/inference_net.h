@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <string>
@@ -38,6 +39,7 @@ class InferenceNet {
   struct Step {
     dnnl::primitive primitive;
     std::unordered_map<int, dnnl::memory> args;
+    std::function<void()> host;  // instead of the primitive
   };
   // The current activation as the next layer must read it: converted (and in int8 quantized) into
   // `wanted` when needed.
