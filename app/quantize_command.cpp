@@ -78,7 +78,7 @@ CliCommand QuantizeCommand() {
     try {
       const auto start = std::chrono::steady_clock::now();
       auto snapshot = std::make_shared<ModelSnapshot>(*LoadCheckpoint(paths[0]));
-      snapshot->calibration = CalibrateOn(calibration, images, *snapshot, paths[0]);
+      snapshot->calibration = CalibrateOn(calibration, images, *snapshot, "checkpoint " + paths[0]);
       // Refuses now, not at the first prediction, a model int8 cannot run.
       int8::QuantizedModel check(snapshot->spec, *snapshot->tensors, snapshot->calibration);
       SaveCheckpoint(*snapshot, paths[1]);

@@ -101,8 +101,9 @@ class CnnPredict : public Stage {
     } else {
       snapshot_ = cnn::LoadCheckpoint(path);
       if (precision == "int8") {
-        int8_ = cnn::OpenInt8Model(*snapshot_, path, params.get_string("calibration"),
-                                   params.get_int("calibration_images"));
+        int8_ =
+            cnn::OpenInt8Model(*snapshot_, "checkpoint " + path, params.get_string("calibration"),
+                               params.get_int("calibration_images"));
       } else {
         model_ = cnn::RestoreModelAs(*snapshot_, precision);
       }

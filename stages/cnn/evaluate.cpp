@@ -145,9 +145,8 @@ class Evaluate : public Stage {
     if (precision_ == "int8") {
       // Each snapshot has its own weights, hence its own scales: quantized afresh.
       int8_.reset();
-      int8_ =
-          cnn::OpenInt8Model(in, "(the model of epoch " + std::to_string(pending.epoch + 1) + ")",
-                             calibration_, calibration_images_);
+      int8_ = cnn::OpenInt8Model(in, "the model of epoch " + std::to_string(pending.epoch + 1),
+                                 calibration_, calibration_images_);
       classes = int8_->classes();
       logits_.resize(static_cast<size_t>(n * classes));
       int8_->predict_logits(test_.images.data(), n, logits_.data());

@@ -41,9 +41,9 @@ std::unique_ptr<Model> RestoreModelAs(const ModelSnapshot& snapshot, const std::
 
 std::vector<float> ReadCalibrationImages(const std::string& path, int64_t count,
                                          const ModelSnapshot& snapshot,
-                                         const std::string& checkpoint) {
+                                         const std::string& model_name) {
   if (!snapshot.normalization.applied) {
-    throw std::runtime_error("checkpoint " + checkpoint +
+    throw std::runtime_error(model_name +
                              " records no normalization, so calibration images cannot be "
                              "preprocessed like its training data");
   }
@@ -67,10 +67,9 @@ std::vector<float> ReadCalibrationImages(const std::string& path, int64_t count,
   if (rows != static_cast<int>(input.rows()) || cols != static_cast<int>(input.cols()) ||
       channels != static_cast<int>(input.channels())) {
     throw std::runtime_error("calibration images " + path + " are " + std::to_string(rows) + "x" +
-                             std::to_string(cols) + "x" + std::to_string(channels) +
-                             " but checkpoint " + checkpoint + " takes " +
-                             std::to_string(input.rows()) + "x" + std::to_string(input.cols()) +
-                             "x" + std::to_string(input.channels()));
+                             std::to_string(cols) + "x" + std::to_string(channels) + " but " +
+                             model_name + " takes " + std::to_string(input.rows()) + "x" +
+                             std::to_string(input.cols()) + "x" + std::to_string(input.channels()));
   }
   const int64_t n = std::min(count, in_file);
   if (n < 1) throw std::runtime_error("calibration images " + path + " holds no images");
@@ -86,36 +85,36 @@ std::vector<float> ReadCalibrationImages(const std::string& path, int64_t count,
 }
 
 proto::CalibrationData CalibrateOn(const std::string& path, int64_t count,
-                                   const ModelSnapshot& snapshot, const std::string& checkpoint) {
-  const std::vector<float> images = ReadCalibrationImages(path, count, snapshot, checkpoint);
+                                   const ModelSnapshot& snapshot, const std::string& model_name) {
+  const std::vector<float> images = ReadCalibrationImages(path, count, snapshot, model_name);
   const proto::InputShape& input = snapshot.spec.input();
   const auto n =
       static_cast<int64_t>(images.size() / (input.rows() * input.cols() * input.channels()));
   try {
     return int8::Calibrate(snapshot.spec, *snapshot.tensors, images.data(), n, path);
   } catch (const std::invalid_argument& e) {
-    throw std::runtime_error("checkpoint " + checkpoint + ": " + e.what());
+    throw std::runtime_error(model_name + ": " + e.what());
   }
 }
 
 std::unique_ptr<int8::QuantizedModel> OpenInt8Model(const ModelSnapshot& snapshot,
-                                                    const std::string& checkpoint,
+                                                    const std::string& model_name,
                                                     const std::string& calibration_path,
                                                     int64_t count) {
   proto::CalibrationData calibration = snapshot.calibration;
   if (calibration.ranges_size() == 0) {
     if (calibration_path.empty()) {
-      throw std::runtime_error("checkpoint " + checkpoint +
-                               " has no int8 calibration: run `pipeline quantize " + checkpoint +
-                               " OUT.ckpt` first, or give the stage a `calibration` IDX image "
-                               "file (e.g. the training images)");
+      throw std::runtime_error(model_name +
+                               " has no int8 calibration: run `pipeline quantize CHECKPOINT "
+                               "OUT.ckpt` on its checkpoint first, or give the stage a "
+                               "`calibration` IDX image file (e.g. the training images)");
     }
-    calibration = CalibrateOn(calibration_path, count, snapshot, checkpoint);
+    calibration = CalibrateOn(calibration_path, count, snapshot, model_name);
   }
   try {
     return std::make_unique<int8::QuantizedModel>(snapshot.spec, *snapshot.tensors, calibration);
   } catch (const std::invalid_argument& e) {
-    throw std::runtime_error("checkpoint " + checkpoint + ": " + e.what());
+    throw std::runtime_error(model_name + ": " + e.what());
   }
 }
 

@@ -24,21 +24,21 @@ std::unique_ptr<Model> RestoreModelAs(const ModelSnapshot& snapshot, const std::
 
 // The first `count` images (fewer when the file holds fewer) of the IDX image file `path`, plain
 // or gzip, as NHWC floats normalized like `snapshot`'s training data. Throws std::runtime_error
-// naming the file when it cannot be read or its images do not fit the model, and naming
-// `checkpoint` when that records no normalization.
+// naming the file when it cannot be read or its images do not fit the model, and naming the model
+// (`model_name`: "checkpoint runs/mnist/best.ckpt") when it records no normalization.
 std::vector<float> ReadCalibrationImages(const std::string& path, int64_t count,
                                          const ModelSnapshot& snapshot,
-                                         const std::string& checkpoint);
+                                         const std::string& model_name);
 
 // Calibrates `snapshot`'s model on the first `count` images of `path` (see above).
 proto::CalibrationData CalibrateOn(const std::string& path, int64_t count,
-                                   const ModelSnapshot& snapshot, const std::string& checkpoint);
+                                   const ModelSnapshot& snapshot, const std::string& model_name);
 
 // The int8 model of `snapshot`: with its stored calibration, else calibrated on
-// `calibration_path`'s first `count` images. Throws std::runtime_error naming `checkpoint` when
-// it has no calibration and no path is given, or when the model cannot run in int8.
+// `calibration_path`'s first `count` images. Throws std::runtime_error naming the model when it
+// has no calibration and no path is given, or when it cannot run in int8.
 std::unique_ptr<int8::QuantizedModel> OpenInt8Model(const ModelSnapshot& snapshot,
-                                                    const std::string& checkpoint,
+                                                    const std::string& model_name,
                                                     const std::string& calibration_path,
                                                     int64_t count);
 
