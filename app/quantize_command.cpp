@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "nn/int8/quantized_model.h"
+#include "pipeline/cli/cli_common.h"
 #include "stages/cnn/checkpoint.h"
 #include "stages/cnn/inference_precision.h"
 
@@ -14,7 +15,8 @@ namespace pipeline::cnn {
 namespace {
 
 constexpr char kUsage[] =
-    "usage: pipeline quantize CHECKPOINT OUT.ckpt [--calibration IMAGES.idx(.gz)] [--images N]\n";
+    "usage: pipeline quantize CHECKPOINT OUT.ckpt [--calibration IMAGES.idx(.gz)] [--images N]\n"
+    "       [--plugin-path DIR]\n";
 
 constexpr char kDefaultCalibration[] = "data/mnist/train-images-idx3-ubyte.gz";
 
@@ -44,12 +46,21 @@ CliCommand QuantizeCommand() {
                      "0 ok, 1 bad checkpoint, images or output, 2 bad usage\n";
         return kExitOk;
       }
-      if (arg == "--calibration" || arg == "--images") {
+      if (arg == "--calibration" || arg == "--images" || arg == "--plugin-path") {
         if (i + 1 >= args.size()) {
           std::cerr << "pipeline quantize: " << arg << " needs a value\n";
           return kExitUsage;
         }
         const std::string& value = args[++i];
+        if (arg == "--plugin-path") {  // taken by every command; quantizing loads no plugin
+          try {
+            cli::CheckPluginFolders({value});
+          } catch (const cli::UsageError& e) {
+            std::cerr << "pipeline quantize: " << e.what() << "\n";
+            return kExitUsage;
+          }
+          continue;
+        }
         if (arg == "--calibration") {
           calibration = value;
           continue;
