@@ -43,6 +43,8 @@ constexpr const char* kUsage =
     "  --batch N       samples per model call (default 1000)\n"
     "  --mistakes N    most confident mistakes to show (default 36)\n"
     "  --threads N     worker threads (default: all cores)\n"
+    "  --precision P   auto (the checkpoint's own), fp32, bf16 or int8 (needs a checkpoint\n"
+    "                  from `pipeline quantize`)\n"
     "  --plugin-path DIR  accepted as by every command (evaluation needs no plugin)\n\n"
     "exit codes: 0 ok, 1 bad checkpoint or data, 2 bad usage\n";
 
@@ -121,6 +123,11 @@ Arguments Parse(const std::vector<std::string>& args) {
       parsed.plan.batch = ParseInt(arg, value, 1, 1000000);
     } else if (arg == "--mistakes") {
       parsed.plan.mistakes = ParseInt(arg, value, 0, 10000);
+    } else if (arg == "--precision") {
+      if (value != "auto" && value != "fp32" && value != "bf16" && value != "int8") {
+        throw std::invalid_argument("--precision takes auto, fp32, bf16 or int8, not " + value);
+      }
+      parsed.plan.precision = value;
     } else if (arg == "--threads") {
       parsed.threads = ParseInt(arg, value, 0, 4096);
     } else if (arg == "--plugin-path") {
@@ -276,6 +283,7 @@ std::string EvaluationGraphText(const EvaluationPlan& plan) {
   proto::StageSpec* evaluate =
       AddStage(graph, "evaluate", "evaluate", {"model=model", "samples=batch"});
   AddParam(evaluate, "mistakes", std::to_string(plan.mistakes));
+  AddParam(evaluate, "precision", plan.precision);
   // Its epoch line repeats the checkpoint's training figures, stale here; the summary says it.
   AddParam(evaluate, "epoch_lines", "false");
   AddParam(AddStage(graph, "report", "report", {"evaluate.metrics"}), "dir", plan.out_dir);

@@ -20,6 +20,7 @@ struct EvaluationPlan {
   std::string out_dir;
   int batch = 1000;
   int mistakes = 36;
+  std::string precision = "auto";  // the evaluate stage's: auto, fp32, bf16, int8
   // The checkpoint's normalization, repeated on the data (applied = false: none).
   Normalization normalization;
 };

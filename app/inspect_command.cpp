@@ -134,6 +134,21 @@ void Callbacks(const ModelSnapshot& snapshot, std::ostream& out) {
   }
 }
 
+// Whether int8 inference has its scales (`pipeline quantize`), and from what.
+void Calibration(const ModelSnapshot& snapshot, std::ostream& out) {
+  const proto::CalibrationData& calibration = snapshot.calibration;
+  if (calibration.ranges_size() == 0) {
+    out << "int8 calibration: none (pipeline quantize adds one)\n";
+    return;
+  }
+  out << "int8 calibration: method " << calibration.method() << ", "
+      << Grouped(calibration.images()) << " images of " << calibration.source() << "\n  ranges:";
+  for (const proto::TensorRange& range : calibration.ranges()) {
+    out << " " << range.tensor() << " " << Format("%.4g", range.max_abs());
+  }
+  out << "\n";
+}
+
 void Training(const ModelSnapshot& snapshot, std::ostream& out) {
   const proto::TrainingPosition& position = snapshot.position;
   out << "training: " << position.epochs_finished() << " of " << position.planned_epochs()
@@ -158,6 +173,7 @@ void Training(const ModelSnapshot& snapshot, std::ostream& out) {
     out << "normalization: none recorded\n";
   }
   if (!snapshot.dataset_name.empty()) out << "dataset: " << snapshot.dataset_name << "\n";
+  Calibration(snapshot, out);
   if (!snapshot.class_names.empty()) {
     out << "classes:";
     for (size_t i = 0; i < snapshot.class_names.size(); ++i) {

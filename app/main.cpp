@@ -10,6 +10,7 @@
 #include "app/evaluate_command.h"
 #include "app/export_command.h"
 #include "app/inspect_command.h"
+#include "app/quantize_command.h"
 #include "nn/openmp_policy.h"
 #include "pipeline/cli/cli.h"
 #include "stages/cnn/console.h"
@@ -64,6 +65,7 @@ int main(int argc, char** argv) {
   setup.extra_commands = {
       pipeline::cnn::InspectCommand(),
       pipeline::cnn::ExportCommand(),
+      pipeline::cnn::QuantizeCommand(),
       pipeline::cnn::EvaluateCommand(pipeline::StandardStagesDescriptor()),
   };
   setup.world = world.get();

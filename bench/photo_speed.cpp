@@ -3,6 +3,7 @@
 // the product's graph. Prints the median of several runs and each stage's busy time.
 //
 //   photo_speed --checkpoint runs/mnist/best.ckpt [--photos 3000] [--runs 5] [--threads 2]
+//               [--precision int8]    # cnn_predict's precision (auto, fp32, bf16, int8)
 //               [--max-side 128]      # photos scaled down to at most 128 px
 //               [--dir DIR]           # keep the photos in DIR (reused when it holds them), e.g.
 //                                     # to profile `pipeline run predict.graph` on the same set
@@ -26,7 +27,7 @@ int main(int argc, char** argv) {
   pipeline::cnn::reexec_with_passive_openmp(argv);
   using namespace pipeline;
   std::string checkpoint, mnist = PIPELINE_MNIST_DIR;
-  std::string kept_dir;
+  std::string kept_dir, precision = "auto";
   int count = 3000, runs = 5, threads = 2, max_side = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
@@ -44,6 +45,8 @@ int main(int argc, char** argv) {
       mnist = value;
     else if (flag == "--dir")
       kept_dir = value;
+    else if (flag == "--precision")
+      precision = value;
     else {
       std::cerr << "unknown option " << flag << "\n";
       return 2;
@@ -51,7 +54,7 @@ int main(int argc, char** argv) {
   }
   if (checkpoint.empty()) {
     std::cerr << "usage: photo_speed --checkpoint FILE [--photos N] [--runs N] [--threads N] "
-                 "[--max-side PX] [--dir DIR]\n";
+                 "[--max-side PX] [--dir DIR] [--precision P]\n";
     return 2;
   }
   try {
@@ -85,10 +88,12 @@ int main(int argc, char** argv) {
       pixels += photo.image.total();
     }
     if (reuse) {
-      std::cout << count << " photos reused from " << dir << "; " << threads << " threads\n";
+      std::cout << count << " photos reused from " << dir << "; " << threads << " threads, "
+                << precision << "\n";
     } else {
       std::cout << count << " photos (half JPEG, half PNG), mean " << pixels / count << " pixels, "
-                << bytes / count / 1024.0 << " KiB each; " << threads << " threads\n";
+                << bytes / count / 1024.0 << " KiB each; " << threads << " threads, " << precision
+                << "\n";
     }
     const std::string graph =
         "stage { name: \"source\" plugin: \"image_source\" param { key: \"path\" value: \"" + dir +
@@ -98,7 +103,7 @@ int main(int argc, char** argv) {
         "param { key: \"keep_origin\" value: \"false\" } }\n"
         "stage { name: \"classify\" plugin: \"cnn_predict\" input: \"extract\" "
         "param { key: \"checkpoint\" value: \"" +
-        checkpoint +
+        checkpoint + "\" } param { key: \"precision\" value: \"" + precision +
         "\" } }\n"
         "stage { name: \"output\" plugin: \"predictions\" input: \"classify\" "
         "param { key: \"output\" value: \"" +

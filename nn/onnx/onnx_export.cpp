@@ -1,8 +1,9 @@
 #include "nn/onnx/onnx_export.h"
 
-#include <cmath>
+#include <cstdio>
 #include <stdexcept>
 
+#include "nn/batchnorm_folding.h"
 #include "nn/model_spec.h"
 #include "nn/onnx/onnx_metadata.h"
 #include "onnx/checker.h"
@@ -76,83 +77,6 @@ void WindowAttributes(onnx::NodeProto& node, const Window& w) {
   IntsAttribute(node, "pads", {w.pad_top, w.pad_left, w.pad_bottom, w.pad_right});
 }
 
-const Tensor& Find(const std::vector<Tensor>& tensors, const std::string& name,
-                   int64_t expected_elements) {
-  const Tensor* tensor = find_tensor(tensors, name);
-  if (tensor == nullptr) throw std::invalid_argument("tensor " + name + " is missing");
-  if (static_cast<int64_t>(tensor->values.size()) != expected_elements) {
-    throw std::invalid_argument("tensor " + name + " has " + std::to_string(tensor->values.size()) +
-                                " values, expected " + std::to_string(expected_elements));
-  }
-  return *tensor;
-}
-
-// A batch normalization at inference: y = x * multiplier[c] + shift[c].
-struct BatchNormAffine {
-  std::vector<float> multiplier, shift;
-};
-
-BatchNormAffine BatchNormAt(const ResolvedLayer& layer, const std::vector<Tensor>& tensors) {
-  const int64_t channels = layer.in.channels;
-  const Tensor& gamma = Find(tensors, layer.name + ".gamma", channels);
-  const Tensor& beta = Find(tensors, layer.name + ".beta", channels);
-  const Tensor& mean = Find(tensors, layer.name + ".running_mean", channels);
-  const Tensor& var = Find(tensors, layer.name + ".running_var", channels);
-  const double epsilon =
-      layer.spec.batchnorm().epsilon() > 0 ? layer.spec.batchnorm().epsilon() : 1e-5;
-  BatchNormAffine affine;
-  for (int64_t c = 0; c < channels; ++c) {
-    const size_t i = static_cast<size_t>(c);
-    // In double: the folded weights should round once, not twice.
-    const double multiplier =
-        gamma.values[i] / std::sqrt(static_cast<double>(var.values[i]) + epsilon);
-    affine.multiplier.push_back(static_cast<float>(multiplier));
-    affine.shift.push_back(static_cast<float>(beta.values[i] - mean.values[i] * multiplier));
-  }
-  return affine;
-}
-
-// Weights (outputs, ...) and bias of a conv or dense layer, with an optional batch
-// normalization folded in: w' = w * m[o], b' = b * m[o] + s[o].
-struct Weighted {
-  std::vector<int64_t> shape;
-  std::vector<float> weight, bias;
-};
-
-Weighted WeightsOf(const ResolvedLayer& layer, const std::vector<Tensor>& tensors,
-                   const BatchNormAffine* folded) {
-  const bool conv = layer.spec.has_conv();
-  const int64_t outputs = layer.out.channels;
-  Weighted result;
-  result.shape = conv ? std::vector<int64_t>{outputs, layer.in.channels, layer.window.kernel_rows,
-                                             layer.window.kernel_cols}
-                      : std::vector<int64_t>{outputs, layer.in.elements()};
-  result.weight = Find(tensors, layer.name + ".weight", element_count(result.shape)).values;
-  const bool no_bias = conv ? layer.spec.conv().no_bias() : layer.spec.dense().no_bias();
-  result.bias = no_bias ? std::vector<float>(static_cast<size_t>(outputs), 0.0f)
-                        : Find(tensors, layer.name + ".bias", outputs).values;
-  if (folded != nullptr) {
-    const size_t per_output = result.weight.size() / static_cast<size_t>(outputs);
-    for (size_t o = 0; o < static_cast<size_t>(outputs); ++o) {
-      for (size_t k = 0; k < per_output; ++k)
-        result.weight[o * per_output + k] *= folded->multiplier[o];
-      result.bias[o] = result.bias[o] * folded->multiplier[o] + folded->shift[o];
-    }
-  }
-  return result;
-}
-
-// The index of the batch normalization folded into layer i (the next layer, dropouts skipped),
-// or -1.
-int FoldedBatchNorm(const ResolvedModel& model, size_t i) {
-  if (!model.layers[i].spec.has_conv() && !model.layers[i].spec.has_dense()) return -1;
-  for (size_t j = i + 1; j < model.layers.size(); ++j) {
-    if (model.layers[j].spec.has_dropout()) continue;
-    return model.layers[j].spec.has_batchnorm() ? static_cast<int>(j) : -1;
-  }
-  return -1;
-}
-
 void Metadata(onnx::ModelProto& model, const std::string& key, const std::string& value) {
   onnx::StringStringEntryProto* entry = model.add_metadata_props();
   entry->set_key(key);
@@ -217,7 +141,7 @@ onnx::ModelProto ExportOnnx(const OnnxExportInput& input) {
           affine = BatchNormAt(resolved.layers[static_cast<size_t>(bn)], input.tensors);
           folded[static_cast<size_t>(bn)] = true;
         }
-        const Weighted w = WeightsOf(layer, input.tensors, bn >= 0 ? &affine : nullptr);
+        const FoldedWeights w = WeightsOf(layer, input.tensors, bn >= 0 ? &affine : nullptr);
         const std::string weight = builder.Initializer(layer.name + ".weight", w.shape, w.weight);
         const std::string bias =
             builder.Initializer(layer.name + ".bias", {layer.out.channels}, w.bias);
@@ -263,7 +187,7 @@ onnx::ModelProto ExportOnnx(const OnnxExportInput& input) {
         const auto values = [&](const char* suffix) {
           return builder.Initializer(
               layer.name + "." + suffix, {channels},
-              Find(input.tensors, layer.name + "." + suffix, channels).values);
+              RequireTensor(input.tensors, layer.name + "." + suffix, channels).values);
         };
         const std::string gamma = values("gamma"), beta = values("beta");
         const std::string mean = values("running_mean"), var = values("running_var");

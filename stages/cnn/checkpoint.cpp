@@ -72,6 +72,7 @@ std::shared_ptr<const ModelSnapshot> Decode(const proto::CheckpointBody& body) {
   snapshot->precision_choice = body.precision_choice();
   snapshot->class_names.assign(body.dataset().class_names().begin(),
                                body.dataset().class_names().end());
+  if (body.has_calibration()) snapshot->calibration = body.calibration();
   return snapshot;
 }
 
@@ -104,6 +105,7 @@ proto::CheckpointBody SnapshotToBody(const ModelSnapshot& snapshot) {
   body.set_precision_choice(snapshot.precision_choice);
   for (const std::string& name : snapshot.class_names)
     body.mutable_dataset()->add_class_names(name);
+  if (snapshot.calibration.ranges_size() > 0) *body.mutable_calibration() = snapshot.calibration;
   body.set_writer("pipeline cnn stages, checkpoint format " +
                   std::to_string(kCheckpointFormatVersion));
   return body;

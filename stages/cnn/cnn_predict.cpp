@@ -15,6 +15,7 @@
 #include "pipeline/registry.h"
 #include "stages/cnn/checkpoint.h"
 #include "stages/cnn/cnn_registrations.h"
+#include "stages/cnn/inference_precision.h"
 #include "stages/cnn/model_snapshot.h"
 #include "stages/cnn/model_thread.h"
 #include "stages/cnn/onnx_classifier.h"
@@ -44,7 +45,10 @@ class CnnPredict : public Stage {
  public:
   // The model and its primitives live and die on thread_ (see model_thread.h).
   ~CnnPredict() override {
-    thread_.run([this] { model_.reset(); });
+    thread_.run([this] {
+      model_.reset();
+      int8_.reset();
+    });
   }
 
   void open(const Params& params) override {
@@ -71,6 +75,12 @@ class CnnPredict : public Stage {
     checkpoint_ = path;
     batch_size_ = static_cast<int>(params.get_int("batch"));
     top_k_ = static_cast<int>(params.get_int("top_k"));
+    const std::string& precision = params.get_string("precision");
+    if (IsOnnxPath(path) && (precision == "int8" || precision == "bf16")) {
+      throw std::runtime_error("precision " + precision +
+                               " needs a pipeline checkpoint; ONNX model " + path +
+                               " runs in fp32 through OpenCV dnn");
+    }
     if (IsOnnxPath(path)) {
       cnn::OnnxInputOverrides overrides;
       const auto given = [&](const char* name) {
@@ -90,7 +100,13 @@ class CnnPredict : public Stage {
       channels_ = onnx_->channels();
     } else {
       snapshot_ = cnn::LoadCheckpoint(path);
-      model_ = cnn::RestoreModel(*snapshot_);
+      if (precision == "int8") {
+        int8_ =
+            cnn::OpenInt8Model(*snapshot_, "checkpoint " + path, params.get_string("calibration"),
+                               params.get_int("calibration_images"));
+      } else {
+        model_ = cnn::RestoreModelAs(*snapshot_, precision);
+      }
       if (!snapshot_->class_names.empty()) {
         class_names_ = std::make_shared<const std::vector<std::string>>(snapshot_->class_names);
       }
@@ -178,17 +194,24 @@ class CnnPredict : public Stage {
       Emit(out, valid > 0 ? static_cast<int64_t>(probabilities_.size()) / valid : 0);
       return;
     }
-    const int64_t classes = model_->classes();
-    const int64_t valid = static_cast<int64_t>(inputs_.size()) / model_->input_elements();
+    const int64_t classes = int8_ ? int8_->classes() : model_->classes();
+    const int64_t input_elements = int8_ ? int8_->input_elements() : model_->input_elements();
+    const int64_t valid = static_cast<int64_t>(inputs_.size()) / input_elements;
     // A partial batch (the end of a folder) would have oneDNN build primitives for its size
     // alone: 30-50 ms of CPU, the time to classify a few hundred digits. When it is at least half
     // full it runs padded to the full batch instead. Each sample's result does not depend on the
     // batch it runs in (checked for batches of 3 and more; batches of 1 and 2 take other kernels).
     const int64_t run = valid >= 3 && 2 * valid >= batch_size_ ? batch_size_ : valid;
-    inputs_.resize(static_cast<size_t>(run * model_->input_elements()), 0.0f);
+    inputs_.resize(static_cast<size_t>(run * input_elements), 0.0f);
     probabilities_.resize(static_cast<size_t>(run * classes));
     if (run > 0) {
-      thread_.run([&] { model_->predict(inputs_.data(), run, probabilities_.data()); });
+      thread_.run([&] {
+        if (int8_) {
+          int8_->predict(inputs_.data(), run, probabilities_.data());
+        } else {
+          model_->predict(inputs_.data(), run, probabilities_.data());
+        }
+      });
     }
     Emit(out, classes);
   }
@@ -243,6 +266,7 @@ class CnnPredict : public Stage {
   std::shared_ptr<const cnn::ModelSnapshot> snapshot_;
   std::string checkpoint_;
   std::unique_ptr<cnn::Model> model_;
+  std::unique_ptr<cnn::int8::QuantizedModel> int8_;  // instead of model_ for precision int8
   std::unique_ptr<cnn::OnnxClassifier> onnx_;  // instead of snapshot_ and model_ for .onnx files
   int batch_size_ = 256;
   int top_k_ = 0;
@@ -283,6 +307,15 @@ void RegisterCnnPredict(Registry& registry) {
       FloatParam("std", 1, 1e-12, 1e6, "ONNX only: see mean (normalization_std)"),
       FloatParam("scale", 1.0 / 255.0, 1e-12, 1e6,
                  "ONNX only: see mean (normalization_scale; default 1/255)"),
+      ChoiceParam("precision", "auto", cnn::kInferencePrecisions,
+                  "auto: the checkpoint's own (fp32 or bf16); int8: quantized (s8 weights, u8 "
+                  "activations) with the checkpoint's calibration (`pipeline quantize`) or one "
+                  "made at open from `calibration`; ONNX models run fp32 only"),
+      InputFile(StringParam("calibration", "",
+                            "int8 on a checkpoint without calibration: IDX image file (plain or "
+                            ".gz, e.g. the training images) whose first images calibrate it")),
+      IntParam("calibration_images", cnn::kDefaultCalibrationImages, 1, 1e7,
+               "int8: how many of `calibration`'s first images to calibrate on"),
       ChoiceParam("polarity", "model", {"model", "light_on_dark", "dark_on_light"},
                   "ONNX only: the digits the model expects; dark_on_light inverts 8-bit images "
                   "(255 - pixel). model: its metadata's polarity, else light_on_dark"),

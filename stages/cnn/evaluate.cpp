@@ -16,6 +16,7 @@
 #include "stages/cnn/cnn_registrations.h"
 #include "stages/cnn/console.h"
 #include "stages/cnn/display_pixels.h"
+#include "stages/cnn/inference_precision.h"
 #include "stages/cnn/labelled_set.h"
 #include "stages/cnn/model_snapshot.h"
 #include "stages/cnn/model_thread.h"
@@ -49,12 +50,18 @@ class Evaluate : public Stage {
  public:
   // The model and its primitives live and die on thread_ (see model_thread.h).
   ~Evaluate() override {
-    thread_.run([this] { model_.reset(); });
+    thread_.run([this] {
+      model_.reset();
+      int8_.reset();
+    });
   }
 
   void open(const Params& params) override {
     mistakes_kept_ = static_cast<int>(params.get_int("mistakes"));
     epoch_lines_ = params.get_bool("epoch_lines");
+    precision_ = params.get_string("precision");
+    calibration_ = params.get_string("calibration");
+    calibration_images_ = params.get_int("calibration_images");
   }
 
   void process(const Message& msg, Emitter& out) override {
@@ -120,7 +127,7 @@ class Evaluate : public Stage {
     const std::string spec = snapshot.spec.SerializeAsString();
     if (!model_ || spec != model_spec_) {
       model_.reset();
-      model_ = cnn::RestoreModel(snapshot);
+      model_ = cnn::RestoreModelAs(snapshot, precision_);
       model_spec_ = spec;
     } else {
       model_->load_state_tensors(*snapshot.tensors);
@@ -133,10 +140,22 @@ class Evaluate : public Stage {
     const cnn::ModelSnapshot& in = *pending.snapshot;
     CheckCompatible(in);
     const auto start = std::chrono::steady_clock::now();
-    cnn::Model& model = ModelFor(in);
     const auto n = static_cast<int64_t>(test_.labels.size());
-    logits_.resize(static_cast<size_t>(n * model.classes()));
-    model.predict_logits(test_.images.data(), n, logits_.data());
+    int64_t classes = 0;
+    if (precision_ == "int8") {
+      // Each snapshot has its own weights, hence its own scales: quantized afresh.
+      int8_.reset();
+      int8_ = cnn::OpenInt8Model(in, "the model of epoch " + std::to_string(pending.epoch + 1),
+                                 calibration_, calibration_images_);
+      classes = int8_->classes();
+      logits_.resize(static_cast<size_t>(n * classes));
+      int8_->predict_logits(test_.images.data(), n, logits_.data());
+    } else {
+      cnn::Model& model = ModelFor(in);
+      classes = model.classes();
+      logits_.resize(static_cast<size_t>(n * classes));
+      model.predict_logits(test_.images.data(), n, logits_.data());
+    }
 
     auto result = std::make_shared<cnn::ModelSnapshot>(in);  // shares the tensors
     if (result->metrics.empty()) {  // a snapshot that did not come from cnn_train
@@ -145,7 +164,7 @@ class Evaluate : public Stage {
       result->metrics.push_back(row);
     }
     proto::EpochMetrics& row = result->metrics.back();
-    cnn::FillTestMetrics(logits_.data(), test_.labels.data(), n, model.classes(), &row);
+    cnn::FillTestMetrics(logits_.data(), test_.labels.data(), n, classes, &row);
     row.set_test_seconds(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     row.set_tested_at_seconds(cnn::SecondsSinceProgramStart());
@@ -160,7 +179,7 @@ class Evaluate : public Stage {
     auto metrics = std::make_shared<cnn::MetricsPayload>();
     metrics->metrics = row;
     metrics->model = result;
-    metrics->mistakes = WorstMistakes(model.classes());
+    metrics->mistakes = WorstMistakes(classes);
     out.emit(std::move(result), pending.epoch, pending.index, kModelPort);
     out.emit(std::move(metrics), pending.epoch, pending.index, 1);
   }
@@ -191,7 +210,11 @@ class Evaluate : public Stage {
   bool epoch_lines_ = true;
   cnn::LabelledSet test_{"test", "evaluate"};  // the samples input, kept
   std::unique_ptr<cnn::Model> model_;
+  std::unique_ptr<cnn::int8::QuantizedModel> int8_;  // instead of model_ for precision int8
   std::string model_spec_;
+  std::string precision_ = "auto";
+  std::string calibration_;
+  int64_t calibration_images_ = cnn::kDefaultCalibrationImages;
   std::vector<float> logits_;
   std::map<int64_t, proto::EpochMetrics> tested_;  // by epoch
 };
@@ -221,6 +244,14 @@ void RegisterEvaluate(Registry& registry) {
       BoolParam("epoch_lines", true,
                 "print an epoch line (train and test figures) per model; off where the models "
                 "come from a checkpoint, whose training figures are history"),
+      ChoiceParam("precision", "auto", cnn::kInferencePrecisions,
+                  "auto: the model's own (fp32 or bf16); int8: quantized with the checkpoint's "
+                  "calibration (`pipeline quantize`) or one made from `calibration`"),
+      InputFile(StringParam("calibration", "",
+                            "int8 on a model without calibration: IDX image file (plain or .gz, "
+                            "e.g. the training images) whose first images calibrate it")),
+      IntParam("calibration_images", cnn::kDefaultCalibrationImages, 1, 1e7,
+               "int8: how many of `calibration`'s first images to calibrate on"),
   };
   info.create = [] { return std::make_unique<Evaluate>(); };
   registry.add(std::move(info));

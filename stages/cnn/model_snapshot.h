@@ -46,6 +46,8 @@ struct ModelSnapshot : Payload {
   std::vector<proto::EpochMetrics> metrics;
   std::string graph_text;
   std::string graph_file;
+  // int8 calibration (`pipeline quantize`); no ranges when the checkpoint was never calibrated.
+  proto::CalibrationData calibration;
 };
 
 // A test sample the model got wrong, with what a person needs to judge the mistake.

@@ -90,7 +90,7 @@ expect 2 "pipeline evaluate: give a checkpoint, e.g. pipeline evaluate" -- "$PIP
 # Every command takes --plugin-path (README: Command line), and refuses a folder that is not there.
 mkdir -p plugins_here
 for command in "run good.graph" "validate good.graph" "dot good.graph" plugins \
-  "inspect missing.ckpt" "evaluate missing.ckpt"; do
+  "inspect missing.ckpt" "evaluate missing.ckpt" "quantize missing.ckpt out.ckpt"; do
   # shellcheck disable=SC2086 # the command and its argument
   output=$("$PIPELINE" $command --plugin-path plugins_here 2>&1)
   if grep -qiE "unknown option|unrecogni[sz]ed option" <<<"$output"; then

@@ -88,6 +88,10 @@ RUN_AS["pipeline run graphs/train_fashion.graph"]="pipeline run graphs/train_fas
 # ONNX: the photos folder predict.graph reads by default; training with the export, cut down.
 BEFORE["pipeline run predict.graph --set classify.checkpoint=model.onnx"]="test -d photos || cp -r data/fixtures/photos photos"
 RUN_AS["pipeline run train.graph --set checkpoint.onnx=true"]="pipeline run train.graph --set checkpoint.onnx=true $cut && test -s runs/mnist/latest.onnx"
+# int8: the benchmarks cut down; predict.graph's default photos/ folder.
+RUN_AS["build/bin/int8_bench"]="build/bin/int8_bench --batches 1 --repeats 1 --calibration-images 256"
+RUN_AS["build/bin/photo_speed --checkpoint runs/mnist/best_int8.ckpt --precision int8 --max-side 128"]="build/bin/photo_speed --checkpoint runs/mnist/best_int8.ckpt --precision int8 --max-side 128 --photos 40 --runs 1"
+BEFORE["pipeline run predict.graph --set classify.checkpoint=runs/mnist/best_int8.ckpt --set classify.precision=int8"]="test -d photos || cp -r data/fixtures/photos photos"
 # MPI: as root here (CI), Open MPI needs its two consent variables; --oversubscribe in case the
 # machine has fewer cores than ranks.
 as_root_mpi="OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun --oversubscribe"
