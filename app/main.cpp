@@ -46,11 +46,10 @@ std::unique_ptr<pipeline::ProcessGroup> JoinMpiJob() {
 int main(int argc, char** argv) {
   const bool runs_graph =
       argc >= 2 && (std::strcmp(argv[1], "run") == 0 || std::strcmp(argv[1], "evaluate") == 0);
-  // `run` trains and predicts with oneDNN's OpenMP teams beside the engine's oneTBB workers. With
-  // passive OpenMP waiting train.graph trained within 3% of spinning on a quiet 2-core machine and
-  // 1.1x to 3.5x faster on a busy one (see openmp_policy.h; a policy the user set is kept).
-  // `evaluate` runs a graph the same way.
-  if (runs_graph) pipeline::cnn::reexec_with_passive_openmp(argv);
+  // `run` trains and predicts with oneDNN's OpenMP teams beside the engine's oneTBB workers: how
+  // their idle threads wait is chosen from how busy the machine is (openmp_policy.h; a policy the
+  // user set is kept). `evaluate` runs a graph the same way.
+  if (runs_graph) pipeline::cnn::reexec_with_openmp_wait_policy(argv);
   std::unique_ptr<pipeline::ProcessGroup> world;
   if (argc >= 2 && std::strcmp(argv[1], "run") == 0) {
     try {

@@ -26,18 +26,14 @@ struct PrecisionTiming {
 // AMX).
 std::vector<proto::Precision> NativePrecisions();
 
-// Times `steps` training steps (after one warm-up step) of a fresh copy of `spec` in each of
-// `candidates`, on `n` images and labels (NHWC fp32, as Model takes them). Weights are drawn from
-// a fixed seed and thrown away; nothing outside is touched.
+// Training images/s of a fresh copy of `spec` in each of `candidates`, on `n` images and labels
+// (NHWC fp32, as Model takes them): one warm-up step each, then two rounds of `steps` steps of
+// every candidate in turn, each candidate's best round counting. Weights are drawn from a fixed
+// seed and thrown away; nothing outside is touched.
 std::vector<PrecisionTiming> TimeTrainingPrecisions(const proto::ModelSpec& spec,
                                                     const std::vector<proto::Precision>& candidates,
                                                     const float* images, const int32_t* labels,
-                                                    int64_t n, int steps = 4);
-// The same for inference (predict_logits on `n` images).
-std::vector<PrecisionTiming> TimeInferencePrecisions(
-    const proto::ModelSpec& spec, const std::vector<proto::Precision>& candidates,
-    const float* images, int64_t n, int batches = 4);
-
+                                                    int64_t n, int steps = 2);
 // The first timing (fp32) unless another is at least `margin` times faster: a near tie keeps
 // fp32, so the choice — and with it the trained weights — does not flip from run to run on one
 // CPU with timing noise.

@@ -308,7 +308,8 @@ void RegisterCnnPredict(Registry& registry) {
       FloatParam("scale", 1.0 / 255.0, 1e-12, 1e6,
                  "ONNX only: see mean (normalization_scale; default 1/255)"),
       ChoiceParam("precision", "auto", cnn::kInferencePrecisions,
-                  "auto: the checkpoint's own (fp32 or bf16); int8: quantized (s8 weights, u8 "
+                  "auto: the checkpoint's own (fp32 or bf16; fp32 where the CPU has no native "
+                  "bf16); int8: quantized (s8 weights, u8 "
                   "activations) with the checkpoint's calibration (`pipeline quantize`) or one "
                   "made at open from `calibration`; ONNX models run fp32 only"),
       InputFile(StringParam("calibration", "",

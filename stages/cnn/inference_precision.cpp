@@ -7,6 +7,8 @@
 #include <opencv2/core.hpp>
 #include <stdexcept>
 
+#include "nn/precision_probe.h"
+
 namespace pipeline::cnn {
 namespace {
 
@@ -33,9 +35,16 @@ uint32_t BigEndian(const unsigned char* bytes) {
 }  // namespace
 
 std::unique_ptr<Model> RestoreModelAs(const ModelSnapshot& snapshot, const std::string& precision) {
-  if (precision == "auto") return RestoreModel(snapshot);
   ModelSnapshot changed = snapshot;  // shares the tensors
-  changed.spec.set_precision(precision == "bf16" ? proto::PRECISION_BF16 : proto::PRECISION_FP32);
+  if (precision == "auto") {
+    const std::vector<proto::Precision> native = NativePrecisions();
+    if (std::find(native.begin(), native.end(), snapshot.spec.precision()) != native.end()) {
+      return RestoreModel(snapshot);
+    }
+    changed.spec.set_precision(proto::PRECISION_FP32);
+  } else {
+    changed.spec.set_precision(precision == "bf16" ? proto::PRECISION_BF16 : proto::PRECISION_FP32);
+  }
   return RestoreModel(changed);
 }
 

@@ -54,14 +54,10 @@ TEST(PrecisionProbe, TimesEveryCandidateOnRealSteps) {
   const std::vector<proto::Precision> candidates = NativePrecisions();
   const std::vector<PrecisionTiming> training =
       TimeTrainingPrecisions(spec, candidates, images.data(), labels.data(), n, 2);
-  const std::vector<PrecisionTiming> inference =
-      TimeInferencePrecisions(spec, candidates, images.data(), n, 2);
   ASSERT_EQ(training.size(), candidates.size());
-  ASSERT_EQ(inference.size(), candidates.size());
   for (size_t i = 0; i < candidates.size(); ++i) {
     EXPECT_EQ(training[i].precision, candidates[i]);
     EXPECT_GT(training[i].images_per_second, 0);
-    EXPECT_GT(inference[i].images_per_second, 0);
   }
 }
 

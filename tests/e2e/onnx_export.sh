@@ -55,9 +55,10 @@ grep -q '^  normalization_mean: 0.1307' "$work/bn.txt" || fail "mean"
 predict() {
   (cd "$work" && "$PIPELINE" run "$SOURCE_DIR/predict.graph" \
     --set "source.path=$SOURCE_DIR/data/fixtures/photos" --set "classify.checkpoint=$1" \
-    --set "output.output=$2") >"$work/predict.log" 2>&1 || { cat "$work/predict.log"; fail "$1"; }
+    --set "output.output=$2" "${@:3}") >"$work/predict.log" 2>&1 ||
+    { cat "$work/predict.log"; fail "$1"; }
 }
-predict "$work/bn/best.ckpt" "$work/ckpt.csv"
+predict "$work/bn/best.ckpt" "$work/ckpt.csv" --set classify.precision=fp32  # as the .onnx runs
 predict "$work/bn.onnx" "$work/onnx.csv"
 cut -d, -f1,2 "$work/ckpt.csv" >"$work/ckpt.digits"
 cut -d, -f1,2 "$work/onnx.csv" >"$work/onnx.digits"

@@ -25,7 +25,10 @@ int main(int argc, char** argv) {
     const IdxImages images =
         ReadIdxImages(std::string(PIPELINE_MNIST_DIR) + "/t10k-images-idx3-ubyte.gz");
     const auto snapshot = cnn::LoadCheckpoint(argv[1]);
-    auto model = cnn::RestoreModel(*snapshot);
+    // The ONNX graph is fp32: compare it with our fp32 inference, whatever the training's.
+    cnn::ModelSnapshot fp32 = *snapshot;
+    fp32.spec.set_precision(proto::PRECISION_FP32);
+    auto model = cnn::RestoreModel(fp32);
     cnn::OnnxClassifier onnx(argv[2], {});
     const int64_t n = images.count;
     const int64_t classes = model->classes();
