@@ -75,6 +75,7 @@ stage {
   plugin: "cnn_train"
   input: "batches=poison"
   input: "validation=val_batch"
+  param { key: "precision" value: "fp32" }  # named: runs here are compared bit for bit
   param { key: "optimizer" value: "adam" }
   param { key: "lr" value: "0.001" }
   param { key: "schedule" value: "constant" }
@@ -284,6 +285,7 @@ std::vector<std::shared_ptr<const ModelSnapshot>> TrainWithValidation(bool valid
   const MnistSamples data = load_mnist("train", 192);
   const Registry registry = StandardRegistry();
   StageHarness harness(registry, R"(plugin: "cnn_train" param { key: "progress" value: "off" }
+                                    param { key: "precision" value: "fp32" }
                                     param { key: "schedule" value: "constant" }
                                     param { key: "reduce_lr_patience" value: "1" })");
   auto validate = [&] {
