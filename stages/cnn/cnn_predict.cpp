@@ -307,20 +307,17 @@ void RegisterCnnPredict(Registry& registry) {
       FloatParam("std", 1, 1e-12, 1e6, "ONNX only: see mean (normalization_std)"),
       FloatParam("scale", 1.0 / 255.0, 1e-12, 1e6,
                  "ONNX only: see mean (normalization_scale; default 1/255)"),
-      ChoiceParam("precision", "auto", cnn::kInferencePrecisions,
-                  "auto: the checkpoint's own (fp32 or bf16; fp32 where the CPU has no native "
-                  "bf16); int8: quantized (s8 weights, u8 "
-                  "activations) with the checkpoint's calibration (`pipeline quantize`) or one "
-                  "made at open from `calibration`; ONNX models run fp32 only"),
-      InputFile(StringParam("calibration", "",
-                            "int8 on a checkpoint without calibration: IDX image file (plain or "
-                            ".gz, e.g. the training images) whose first images calibrate it")),
-      IntParam("calibration_images", cnn::kDefaultCalibrationImages, 1, 1e7,
-               "int8: how many of `calibration`'s first images to calibrate on"),
       ChoiceParam("polarity", "model", {"model", "light_on_dark", "dark_on_light"},
                   "ONNX only: the digits the model expects; dark_on_light inverts 8-bit images "
                   "(255 - pixel). model: its metadata's polarity, else light_on_dark"),
   };
+  for (ParamSpec& param : cnn::InferencePrecisionParams(
+           "auto: the checkpoint's own (fp32 or bf16; fp32 where the CPU has no native bf16); "
+           "int8: quantized (s8 weights, u8 activations) with the checkpoint's calibration "
+           "(`pipeline quantize`) or one made at open from `calibration`; ONNX models run fp32 "
+           "only")) {
+    info.params.push_back(std::move(param));
+  }
   info.create = [] { return std::make_unique<CnnPredict>(); };
   registry.add(std::move(info));
 }

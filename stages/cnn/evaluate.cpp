@@ -244,15 +244,13 @@ void RegisterEvaluate(Registry& registry) {
       BoolParam("epoch_lines", true,
                 "print an epoch line (train and test figures) per model; off where the models "
                 "come from a checkpoint, whose training figures are history"),
-      ChoiceParam("precision", "auto", cnn::kInferencePrecisions,
-                  "auto: the model's own (fp32 or bf16); int8: quantized with the checkpoint's "
-                  "calibration (`pipeline quantize`) or one made from `calibration`"),
-      InputFile(StringParam("calibration", "",
-                            "int8 on a model without calibration: IDX image file (plain or .gz, "
-                            "e.g. the training images) whose first images calibrate it")),
-      IntParam("calibration_images", cnn::kDefaultCalibrationImages, 1, 1e7,
-               "int8: how many of `calibration`'s first images to calibrate on"),
   };
+  for (ParamSpec& param : cnn::InferencePrecisionParams(
+           "auto: the model's own (fp32 or bf16; fp32 where the CPU has no native bf16); int8: "
+           "quantized with the checkpoint's calibration (`pipeline quantize`) or one made from "
+           "`calibration`")) {
+    info.params.push_back(std::move(param));
+  }
   info.create = [] { return std::make_unique<Evaluate>(); };
   registry.add(std::move(info));
 }

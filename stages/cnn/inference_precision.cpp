@@ -34,6 +34,17 @@ uint32_t BigEndian(const unsigned char* bytes) {
 
 }  // namespace
 
+std::vector<ParamSpec> InferencePrecisionParams(const std::string& precision_doc) {
+  return {
+      ChoiceParam("precision", "auto", kInferencePrecisions, precision_doc),
+      InputFile(StringParam("calibration", "",
+                            "int8 on a model without calibration: IDX image file (plain or .gz, "
+                            "e.g. the training images) whose first images calibrate it")),
+      IntParam("calibration_images", kDefaultCalibrationImages, 1, 1e7,
+               "int8: how many of `calibration`'s first images to calibrate on"),
+  };
+}
+
 std::unique_ptr<Model> RestoreModelAs(const ModelSnapshot& snapshot, const std::string& precision) {
   ModelSnapshot changed = snapshot;  // shares the tensors
   if (precision == "auto") {

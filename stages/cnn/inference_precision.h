@@ -10,6 +10,7 @@
 
 #include "nn/int8/quantized_model.h"
 #include "nn/model.h"
+#include "pipeline/params.h"
 #include "stages/cnn/model_snapshot.h"
 
 namespace pipeline::cnn {
@@ -19,6 +20,10 @@ namespace pipeline::cnn {
 // timing at open: it would cost a photo folder or a camera a noticeable start-up.
 inline const std::vector<std::string> kInferencePrecisions = {"auto", "fp32", "bf16", "int8"};
 inline constexpr int64_t kDefaultCalibrationImages = 2000;
+
+// The params cnn_predict and evaluate share: precision, calibration, calibration_images.
+// `precision_doc` says what auto and the other choices mean for that stage.
+std::vector<ParamSpec> InferencePrecisionParams(const std::string& precision_doc);
 
 // The snapshot's model with its spec's precision replaced by `precision` ("fp32", "bf16"; "auto"
 // keeps it).

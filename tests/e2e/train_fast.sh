@@ -5,15 +5,12 @@
 # the report must record the same choice. Prints the wall time (bench/time_to_accuracy measures
 # it properly: medians over seeds, next to PyTorch).
 set -euo pipefail
+source "$(dirname "$0")/lib/mnist_sets.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 run="$work/run"
 start=$(date +%s.%N)
-"$PIPELINE" run "$SOURCE_DIR/train_fast.graph" \
-  --set "train_data.images=$MNIST_DIR/train-images-idx3-ubyte.gz" \
-  --set "train_data.labels=$MNIST_DIR/train-labels-idx1-ubyte.gz" \
-  --set "test_data.images=$MNIST_DIR/t10k-images-idx3-ubyte.gz" \
-  --set "test_data.labels=$MNIST_DIR/t10k-labels-idx1-ubyte.gz" \
+"$PIPELINE" run "$SOURCE_DIR/train_fast.graph" "${mnist_sets[@]}" \
   --set "train.model=$SOURCE_DIR/models/mnist_fast.pbtxt" \
   --set "checkpoint.dir=$run" --set "report.dir=$run" 2>"$work/stderr" ||
   { cat "$work/stderr"; exit 1; }

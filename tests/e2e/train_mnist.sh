@@ -6,16 +6,13 @@
 # (index.html naming every picture, one metrics.csv row per epoch). Prints the wall time, the time
 # at which test accuracy first reached 99.0% and the training throughput.
 set -euo pipefail
+source "$(dirname "$0")/lib/mnist_sets.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 run="$work/run"
 
 start=$(date +%s.%N)
-"$PIPELINE" run "$SOURCE_DIR/train.graph" \
-  --set "train_data.images=$MNIST_DIR/train-images-idx3-ubyte.gz" \
-  --set "train_data.labels=$MNIST_DIR/train-labels-idx1-ubyte.gz" \
-  --set "test_data.images=$MNIST_DIR/t10k-images-idx3-ubyte.gz" \
-  --set "test_data.labels=$MNIST_DIR/t10k-labels-idx1-ubyte.gz" \
+"$PIPELINE" run "$SOURCE_DIR/train.graph" "${mnist_sets[@]}" \
   --set "checkpoint.dir=$run" --set "report.dir=$run" 2>"$work/stderr" ||
   { cat "$work/stderr"; exit 1; }
 end=$(date +%s.%N)
