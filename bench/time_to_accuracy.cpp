@@ -173,19 +173,14 @@ std::string cpu_name() {
   return name + " (family " + family + ", model " + model + ")";
 }
 
-// One row per run; returns the times to target of the runs that reached it.
-std::vector<double> report_runs(const std::string& who, const std::vector<Run>& runs,
-                                const std::vector<std::string>& labels, double target) {
-  std::vector<double> times;
-  for (size_t i = 0; i < runs.size(); ++i) {
-    const std::optional<double> reached = runs[i].time_to(target);
-    if (reached) times.push_back(*reached);
-    char reached_text[32] = "never";
-    if (reached) std::snprintf(reached_text, sizeof(reached_text), "%.1f s", *reached);
-    std::printf("%-16s %-12s %12s %10.2f%% %10.1f s\n", who.c_str(), labels[i].c_str(),
-                reached_text, 100 * runs[i].final_accuracy(), runs[i].total_seconds);
-  }
-  return times;
+// The table row of one run; flushed, so that a long benchmark shows each run as it ends.
+void report_run(const std::string& who, const Run& run, int seed, double target) {
+  const std::optional<double> reached = run.time_to(target);
+  char reached_text[32] = "never";
+  if (reached) std::snprintf(reached_text, sizeof(reached_text), "%.1f s", *reached);
+  std::printf("%-16s seed %-7d %12s %10.2f%% %10.1f s\n", who.c_str(), seed, reached_text,
+              100 * run.final_accuracy(), run.total_seconds);
+  std::fflush(stdout);
 }
 
 }  // namespace
@@ -214,7 +209,7 @@ int main(int argc, char** argv) {
   o.torch = !no_torch;
   try {
     const Recipe recipe = read_recipe(o.graph);
-    std::printf("CPU: %s, %s\n%s\n", cpu_name().c_str(),
+    std::printf("CPU: %s\n%s\n%s\n", cpu_name().c_str(),
                 pipeline::bench::DescribeMatrixFeatures().c_str(), o.graph.c_str());
     std::printf(
         "recipe: %s, %s epochs, batch %s, adamw lr %s weight decay %s, onecycle rise %s "
@@ -240,8 +235,7 @@ int main(int argc, char** argv) {
       }
       command += " --set checkpoint.dir=" + scratch;
       ours.push_back(run_timed(command, ours_accuracy));
-      report_runs("ours", {ours.back()}, {"seed " + std::to_string(seed)}, o.target);
-      std::fflush(stdout);
+      report_run("ours", ours.back(), seed, o.target);
     }
     std::filesystem::remove_all(scratch);
     std::vector<double> reached;
@@ -269,9 +263,7 @@ int main(int argc, char** argv) {
               " --std " + recipe.std + " --precision " + precision + " --seed " +
               std::to_string(seed);
           runs.push_back(run_timed(command, torch_accuracy));
-          report_runs("PyTorch " + precision, {runs.back()}, {"seed " + std::to_string(seed)},
-                      o.target);
-          std::fflush(stdout);
+          report_run("PyTorch " + precision, runs.back(), seed, o.target);
         }
         std::vector<double> totals, times;
         for (const Run& run : runs) {
