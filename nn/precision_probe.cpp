@@ -44,13 +44,6 @@ std::vector<double> best_rates(int64_t n, int calls, int rounds,
   return best;
 }
 
-std::vector<PrecisionTiming> timings_of(const std::vector<proto::Precision>& candidates,
-                                        const std::vector<double>& rates) {
-  std::vector<PrecisionTiming> timings;
-  for (size_t i = 0; i < candidates.size(); ++i) timings.push_back({candidates[i], rates[i]});
-  return timings;
-}
-
 }  // namespace
 
 std::vector<proto::Precision> NativePrecisions() {
@@ -81,7 +74,9 @@ std::vector<PrecisionTiming> TimeTrainingPrecisions(const proto::ModelSpec& spec
   }
   const std::vector<double> rates = best_rates(n, steps, kRounds, works);
   trainers.clear();  // before the models they train
-  return timings_of(candidates, rates);
+  std::vector<PrecisionTiming> timings;
+  for (size_t i = 0; i < candidates.size(); ++i) timings.push_back({candidates[i], rates[i]});
+  return timings;
 }
 
 proto::Precision ChooseFastest(const std::vector<PrecisionTiming>& timings, double margin) {
