@@ -4,6 +4,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <fstream>
+
 namespace pipeline::bench {
 namespace {
 
@@ -27,6 +29,18 @@ std::string DescribeMatrixFeatures() {
   return std::string("CPU: avx512_bf16 ") + YesNo(avx512_bf16) + ", avx512_fp16 " +
          YesNo(avx512_fp16) + ", AMX-BF16 " + YesNo(amx_bf16) + " (CPUID), AMX tile state " +
          YesNo(tile_state) + " (kernel)";
+}
+
+std::string CpuName() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line, name = "unknown CPU", family, model;
+  const auto value = [](const std::string& text) { return text.substr(text.find(':') + 2); };
+  while (std::getline(cpuinfo, line)) {
+    if (line.rfind("model name", 0) == 0 && name == "unknown CPU") name = value(line);
+    if (line.rfind("cpu family", 0) == 0 && family.empty()) family = value(line);
+    if (line.rfind("model\t", 0) == 0 && model.empty()) model = value(line);
+  }
+  return name + " (family " + family + ", model " + model + ")";
 }
 
 }  // namespace pipeline::bench

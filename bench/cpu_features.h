@@ -6,6 +6,10 @@
 
 namespace pipeline::bench {
 
+// The CPU as /proc/cpuinfo names it, e.g. "AMD EPYC (family 26, model 2)": what every figure a
+// benchmark prints was measured on.
+std::string CpuName();
+
 // One line, e.g. "CPU: avx512_bf16 yes, avx512_fp16 yes, AMX-BF16 no (CPUID), AMX tile state no".
 std::string DescribeMatrixFeatures();
 

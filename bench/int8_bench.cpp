@@ -6,15 +6,12 @@
 // images, as `pipeline quantize` does.
 //
 //   int8_bench [--batch 256] [--batches 20] [--repeats 7] [--show-kernels]
-#include <google/protobuf/text_format.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <functional>
 #include <memory>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -22,6 +19,7 @@
 #include "bench_cli.h"
 #include "cpu_features.h"
 #include "mnist_idx.h"
+#include "model_file.h"
 #include "nn/int8/quantized_model.h"
 #include "nn/model.h"
 #include "nn/model_spec.h"
@@ -45,29 +43,9 @@ double NowSeconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-// "AMD EPYC (family 26, model 2)" from /proc/cpuinfo.
-std::string CpuName() {
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  std::string line, name = "unknown CPU", family, model;
-  const auto value = [](const std::string& text) { return text.substr(text.find(':') + 2); };
-  while (std::getline(cpuinfo, line)) {
-    if (line.rfind("model name", 0) == 0 && name == "unknown CPU") name = value(line);
-    if (line.rfind("cpu family", 0) == 0 && family.empty()) family = value(line);
-    if (line.rfind("model\t", 0) == 0 && model.empty()) model = value(line);
-  }
-  return name + " (family " + family + ", model " + model + ")";
-}
-
 proto::ModelSpec MnistBnSpec() {
-  const std::string path = std::string(PIPELINE_SOURCE_DIR) + "/models/mnist_bn.pbtxt";
-  std::ifstream file(path);
-  std::stringstream text;
-  text << file.rdbuf();
-  proto::ModelSpec spec;
-  if (!file || !google::protobuf::TextFormat::ParseFromString(text.str(), &spec)) {
-    throw std::runtime_error("cannot read model spec " + path);
-  }
-  return spec;
+  return pipeline::bench::ReadModelSpecFile(std::string(PIPELINE_SOURCE_DIR) +
+                                            "/models/mnist_bn.pbtxt");
 }
 
 struct Runner {
@@ -155,7 +133,8 @@ int main(int argc, char** argv) {
     if (data.count < std::max<int64_t>(o.batch, o.calibration_images)) {
       throw std::runtime_error("MNIST holds fewer images than --batch / --calibration-images");
     }
-    std::printf("%s\n%s\n", CpuName().c_str(), pipeline::bench::DescribeMatrixFeatures().c_str());
+    std::printf("%s\n%s\n", pipeline::bench::CpuName().c_str(),
+                pipeline::bench::DescribeMatrixFeatures().c_str());
     Measure("seed network", pipeline::cnn::seed_network_spec(), data, o);
     Measure("models/mnist_bn.pbtxt", MnistBnSpec(), data, o);
   } catch (const std::exception& e) {

@@ -161,18 +161,6 @@ double median(std::vector<double> values) {
   return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
 }
 
-std::string cpu_name() {
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  std::string line, name, family, model;
-  while (std::getline(cpuinfo, line)) {
-    const auto value = [&] { return line.substr(line.find(':') + 2); };
-    if (name.empty() && line.rfind("model name", 0) == 0) name = value();
-    if (family.empty() && line.rfind("cpu family", 0) == 0) family = value();
-    if (model.empty() && line.rfind("model\t", 0) == 0) model = value();
-  }
-  return name + " (family " + family + ", model " + model + ")";
-}
-
 // The table row of one run; flushed, so that a long benchmark shows each run as it ends.
 void report_run(const std::string& who, const Run& run, int seed, double target) {
   const std::optional<double> reached = run.time_to(target);
@@ -209,7 +197,7 @@ int main(int argc, char** argv) {
   o.torch = !no_torch;
   try {
     const Recipe recipe = read_recipe(o.graph);
-    std::printf("CPU: %s\n%s\n%s\n", cpu_name().c_str(),
+    std::printf("CPU: %s\n%s\n%s\n", pipeline::bench::CpuName().c_str(),
                 pipeline::bench::DescribeMatrixFeatures().c_str(), o.graph.c_str());
     std::printf(
         "recipe: %s, %s epochs, batch %s, adamw lr %s weight decay %s, onecycle rise %s "

@@ -4,20 +4,17 @@
 //   train_bench                       # throughput: ours, then bench/torch_reference.py, ratios
 //   train_bench --accuracy            # train on MNIST, report test accuracy and wall time
 //   train_bench --help
-#include <google/protobuf/text_format.h>
 #include <omp.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
 #include <numeric>
 #include <optional>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -25,6 +22,7 @@
 #include "bench_cli.h"
 #include "cpu_features.h"
 #include "mnist_idx.h"
+#include "model_file.h"
 #include "nn/model.h"
 #include "nn/model_spec.h"
 #include "nn/openmp_policy.h"
@@ -144,15 +142,8 @@ Dataset load_split(const std::string& split) {
 
 // The network measured: --model's file, or the seed network; `precision` set.
 proto::ModelSpec network_spec(const Options& o, const std::string& precision) {
-  proto::ModelSpec spec = pipeline::cnn::seed_network_spec();
-  if (!o.model_file.empty()) {
-    std::ifstream file(o.model_file);
-    std::stringstream text;
-    text << file.rdbuf();
-    if (!file || !google::protobuf::TextFormat::ParseFromString(text.str(), &spec)) {
-      throw std::invalid_argument("--model " + o.model_file + ": not a readable ModelSpec");
-    }
-  }
+  proto::ModelSpec spec = o.model_file.empty() ? pipeline::cnn::seed_network_spec()
+                                               : pipeline::bench::ReadModelSpecFile(o.model_file);
   if (precision == "bf16") {
     spec.set_precision(proto::PRECISION_BF16);
   } else if (precision != "fp32") {
@@ -269,7 +260,8 @@ void run_speed(const Options& o) {
       "OMP_WAIT_POLICY=%s GOMP_SPINCOUNT=%s (the PyTorch reference runs under the same)\n",
       o.model_file.empty() ? "seed network" : o.model_file.c_str(), flops / 1e6, o.batch, threads,
       o.repeats, env("OMP_WAIT_POLICY"), env("GOMP_SPINCOUNT"));
-  std::printf("%s\n", pipeline::bench::DescribeMatrixFeatures().c_str());
+  std::printf("CPU: %s\n%s\n", pipeline::bench::CpuName().c_str(),
+              pipeline::bench::DescribeMatrixFeatures().c_str());
   const Dataset data = load_split("train");
   const Measured ours = measure_ours(o, data);
   if (!o.torch) return;
