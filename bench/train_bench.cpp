@@ -93,7 +93,7 @@ std::optional<int> parse(int argc, char** argv, Options& o) {
   add_throughput(
       "passive", po::bool_switch(&o.passive),
       "run (both this and PyTorch) with OMP_WAIT_POLICY=passive unless the environment sets a "
-      "policy (see stages/cnn/openmp_policy.h; much faster when the cores are busy)");
+      "policy (see nn/openmp_policy.h)");
   po::options_description recipe("accuracy (--accuracy)", pipeline::bench::kHelpColumns,
                                  pipeline::bench::kHelpDescriptionColumns);
   auto add_recipe = recipe.add_options();
