@@ -9,6 +9,9 @@
 #      shortest step and the first N whose efficiency (speed-up / N) falls below 50%.
 #
 #   bench/distributed_scaling.sh [TRAIN] [EPOCHS]     # defaults 20000 and 2
+#   PRECISION=bf16 bench/distributed_scaling.sh ...   # both runs in one precision (default fp32:
+#                                                     # `auto` could choose differently for 1 and 2
+#                                                     # threads, and the accuracies would differ)
 #
 # Needs a build with MPI (build/bin/allreduce_bench) and MNIST (data/mnist or $MNIST_DIR).
 set -euo pipefail
@@ -18,11 +21,13 @@ epochs=${2:-2}
 mnist=${MNIST_DIR:-$( [[ -d ../shared/data/mnist ]] && echo ../shared/data/mnist || echo data/mnist)}
 bin=build/bin
 latency_us=${LATENCY_US:-30}
+precision=${PRECISION:-fp32}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//') (family $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | tr -d ' ') model $(grep -m1 '^model\s*:' /proc/cpuinfo | cut -d: -f2 | tr -d ' ')), $(nproc) cores"
+echo "precision: $precision (both runs)"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 reduce=$(mpirun --oversubscribe -np 2 "$bin/allreduce_bench")
@@ -33,7 +38,8 @@ args=(run train.graph --set "train_data.images=$mnist/train-images-idx3-ubyte.gz
   --set "train_data.labels=$mnist/train-labels-idx1-ubyte.gz"
   --set "test_data.images=$mnist/t10k-images-idx3-ubyte.gz"
   --set "test_data.labels=$mnist/t10k-labels-idx1-ubyte.gz"
-  --set "train_data.limit=$train" --set "train_data.epochs=$epochs" --set train.progress=off)
+  --set "train_data.limit=$train" --set "train_data.epochs=$epochs" --set train.progress=off
+  --set "train.precision=$precision")
 
 # The last epoch's images/s and test accuracy (the first epoch includes warm-up).
 figures() { tail -1 "$1/metrics.csv" | awk -F, '{printf "%.0f %.2f\n", $9, 100 * $7}'; }

@@ -63,7 +63,7 @@ double Measure(const Options& o, Run run) {
 int main(int argc, char** argv) {
   Options o;
   const std::string usage =
-      "usage: onnx_bench [options]\n\nInference images/s: ours against OpenCV dnn on the same "
+      "onnx_bench [options]\n\nInference images/s: ours against OpenCV dnn on the same "
       "exported ONNX model (the seed network), same images, batch and threads.\n";
   if (auto exit_code =
           cli::ParseCommandLine(argc, argv, "onnx_bench", usage, [&](cli::OptionAdder& add) {

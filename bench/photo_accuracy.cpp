@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_cli.h"
 #include "bench/photo_bench_util.h"
 #include "nn/openmp_policy.h"
 #include "stages/sources/idx_reader.h"
@@ -35,7 +36,12 @@
 namespace {
 
 namespace fs = std::filesystem;
+namespace po = boost::program_options;
 using namespace pipeline;
+
+constexpr const char* kAbout =
+    "How a checkpoint reads generated photos of MNIST test digits (single digits, strips and the "
+    "harder categories) against the plain MNIST test set, through the product's own graph.";
 
 struct Options {
   std::string checkpoint;
@@ -106,29 +112,23 @@ int main(int argc, char** argv) {
   // engine's workers (stages/cnn/openmp_policy.h).
   pipeline::cnn::reexec_with_passive_openmp(argv);
   Options options;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i], value = argv[i + 1];
-    if (flag == "--checkpoint")
-      options.checkpoint = value;
-    else if (flag == "--mnist")
-      options.mnist = value;
-    else if (flag == "--singles")
-      options.singles = std::stoi(value);
-    else if (flag == "--strips")
-      options.strips = std::stoi(value);
-    else if (flag == "--per-category")
-      options.per_category = std::stoi(value);
-    else if (flag == "--threads")
-      options.threads = std::stoi(value);
-    else if (flag == "--seed")
-      options.seed = std::stoull(value);
-    else if (flag == "--keep")
-      options.keep = value == "1";
-    else {
-      std::cerr << "unknown option " << flag << "\n";
-      return 2;
-    }
-  }
+  int seed = static_cast<int>(options.seed);
+  const auto stop = bench::ParseCommandLine(
+      argc, argv, "photo_accuracy", "photo_accuracy [options]\n\n" + std::string(kAbout),
+      [&](bench::OptionAdder& add) {
+        add("checkpoint", bench::Defaulted(&options.checkpoint),
+            "checkpoint to score (without one: extraction quality only)");
+        add("mnist", bench::Defaulted(&options.mnist), "MNIST folder (t10k digits are drawn)");
+        add("singles", bench::IntAtLeast(&options.singles, 0, "singles"), "single-digit photos");
+        add("strips", bench::IntAtLeast(&options.strips, 0, "strips"), "strips of 2-5 digits");
+        add("per-category", bench::IntAtLeast(&options.per_category, 0, "per-category"),
+            "photos of each further category");
+        add("threads", bench::IntAtLeast(&options.threads, 1, "threads"), "threads");
+        add("seed", bench::IntAtLeast(&seed, 0, "seed"), "seed of the digits and scenes drawn");
+        add("keep", po::bool_switch(&options.keep), "keep the generated photos");
+      });
+  if (stop) return *stop;
+  options.seed = static_cast<uint64_t>(seed);
   try {
     const IdxImages images = ReadIdxImages(options.mnist + "/t10k-images-idx3-ubyte.gz");
     const std::vector<int32_t> labels = ReadIdxLabels(options.mnist + "/t10k-labels-idx1-ubyte.gz");

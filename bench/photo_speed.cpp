@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_cli.h"
 #include "bench/photo_bench_util.h"
 #include "nn/openmp_policy.h"
 #include "stages/sources/idx_reader.h"
@@ -29,34 +30,26 @@ int main(int argc, char** argv) {
   std::string checkpoint, mnist = PIPELINE_MNIST_DIR;
   std::string kept_dir, precision = "auto";
   int count = 3000, runs = 5, threads = 2, max_side = 0;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i], value = argv[i + 1];
-    if (flag == "--checkpoint")
-      checkpoint = value;
-    else if (flag == "--photos")
-      count = std::stoi(value);
-    else if (flag == "--runs")
-      runs = std::stoi(value);
-    else if (flag == "--threads")
-      threads = std::stoi(value);
-    else if (flag == "--max-side")
-      max_side = std::stoi(value);
-    else if (flag == "--mnist")
-      mnist = value;
-    else if (flag == "--dir")
-      kept_dir = value;
-    else if (flag == "--precision")
-      precision = value;
-    else {
-      std::cerr << "unknown option " << flag << "\n";
-      return 2;
-    }
-  }
-  if (checkpoint.empty()) {
-    std::cerr << "usage: photo_speed --checkpoint FILE [--photos N] [--runs N] [--threads N] "
-                 "[--max-side PX] [--dir DIR] [--precision P]\n";
-    return 2;
-  }
+  const auto stop = bench::ParseCommandLine(
+      argc, argv, "photo_speed",
+      "photo_speed --checkpoint FILE [options]\n\nFolder prediction throughput (decode, extract, "
+      "classify, write the CSV) on generated photos of MNIST test digits, through the product's "
+      "graph: the median of several runs and each stage's busy time.",
+      [&](bench::OptionAdder& add) {
+        add("checkpoint", boost::program_options::value(&checkpoint)->required(),
+            "checkpoint (or .onnx model) that classifies");
+        add("photos", bench::IntAtLeast(&count, 1, "photos"), "photos generated");
+        add("runs", bench::IntAtLeast(&runs, 1, "runs"), "timed runs (median)");
+        add("threads", bench::IntAtLeast(&threads, 1, "threads"), "threads");
+        add("max-side", bench::IntAtLeast(&max_side, 0, "max-side"),
+            "photos scaled down to at most this many px (0: as generated)");
+        add("mnist", bench::Defaulted(&mnist), "MNIST folder (t10k digits are drawn)");
+        add("dir", bench::Defaulted(&kept_dir),
+            "keep the photos in this folder (reused when it holds as many)");
+        add("precision", bench::OneOf(&precision, {"auto", "fp32", "bf16", "int8"}, "precision"),
+            "cnn_predict's precision");
+      });
+  if (stop) return *stop;
   try {
     const IdxImages images = ReadIdxImages(mnist + "/t10k-images-idx3-ubyte.gz");
     const std::string dir = kept_dir.empty() ? bench::MakeTempDir("photo-speed") : kept_dir;

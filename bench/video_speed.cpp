@@ -23,6 +23,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "bench/bench_cli.h"
 #include "bench/photo_bench_util.h"
 #include "nn/openmp_policy.h"
 #include "pipeline/payloads.h"
@@ -217,30 +218,25 @@ int main(int argc, char** argv) {
   std::string checkpoint, mnist = PIPELINE_MNIST_DIR;
   int frames = 300, runs = 3, threads = 2;
   double camera_fps = 30;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i], value = argv[i + 1];
-    if (flag == "--checkpoint")
-      checkpoint = value;
-    else if (flag == "--frames")
-      frames = std::stoi(value);
-    else if (flag == "--runs")
-      runs = std::stoi(value);
-    else if (flag == "--threads")
-      threads = std::stoi(value);
-    else if (flag == "--camera-fps")
-      camera_fps = std::stod(value);
-    else if (flag == "--mnist")
-      mnist = value;
-    else {
-      std::cerr << "unknown option " << flag << "\n";
-      return 2;
-    }
-  }
-  if (checkpoint.empty()) {
-    std::cerr << "usage: video_speed --checkpoint FILE [--frames N] [--runs N] [--threads N] "
-                 "[--camera-fps F]\n";
-    return 2;
-  }
+  const auto stop = bench::ParseCommandLine(
+      argc, argv, "video_speed",
+      "video_speed --checkpoint FILE [options]\n\nThe webcam graph on a generated 640x480 video: "
+      "frames per second, and the latency of a live-paced camera.",
+      [&](bench::OptionAdder& add) {
+        add("checkpoint", boost::program_options::value(&checkpoint)->required(),
+            "checkpoint that classifies");
+        add("frames", bench::IntAtLeast(&frames, 1, "frames"), "frames in the video");
+        add("runs", bench::IntAtLeast(&runs, 1, "runs"), "timed runs (median)");
+        add("threads", bench::IntAtLeast(&threads, 1, "threads"), "threads");
+        add("camera-fps", bench::Defaulted(&camera_fps)->notifier([](double fps) {
+          if (!(fps > 0 && fps <= 1000)) {
+            throw boost::program_options::error("--camera-fps must be in (0, 1000]");
+          }
+        }),
+            "pace of the live camera in the latency runs");
+        add("mnist", bench::Defaulted(&mnist), "MNIST folder (t10k digits are drawn)");
+      });
+  if (stop) return *stop;
   try {
     const std::string dir = bench::MakeTempDir("video-speed");
     const std::string video = dir + "/clip.avi";
