@@ -6,6 +6,7 @@
 # Which lines are commands: a line in a code block (indented by 4+ spaces, or inside ``` fences),
 # with a leading "$ " prompt removed, whose first word is one of this project's programs or a
 # step of the plugin tutorial: `pipeline`, `build/bin/NAME`, `scripts/NAME.sh`, `data/NAME.sh`,
+# `bench/NAME.sh`,
 # `$HOME/pipeline/bin/pipeline`, `mpirun`, `cmake`, `cp`, `mv`, `sed`, `xdg-open`.
 #
 # Each runs in README's order, in a scratch copy of the repository root (the shipped graphs,
@@ -40,7 +41,7 @@ commands() {
     fenced || /^    / {
       line = $0
       sub(/^ +/, "", line); sub(/^\$ /, "", line)
-      if (line ~ /^(pipeline |build\/bin\/[a-z_]+|scripts\/[a-z_]+\.sh|data\/[a-z_]+\.sh|\$HOME\/pipeline\/bin\/pipeline |mpirun |cmake |cp |mv |sed |xdg-open )/) {
+      if (line ~ /^(pipeline |build\/bin\/[a-z_]+|scripts\/[a-z_]+\.sh|data\/[a-z_]+\.sh|bench\/[a-z_]+\.sh|\$HOME\/pipeline\/bin\/pipeline |mpirun |cmake |cp |mv |sed |xdg-open )/) {
         sub(/[ ]+# .*$/, "", line)  # the comment README adds after a command
         print NR "\t" line
       }
@@ -100,13 +101,14 @@ BEFORE["pipeline run predict.graph --set classify.checkpoint=runs/mnist/best_int
 as_root_mpi="OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun --oversubscribe"
 RUN_AS["mpirun -np 2 build/bin/pipeline run train.graph"]="$as_root_mpi -np 2 build/bin/pipeline run train.graph $cut"
 SKIP["mpirun -np 4 --hostfile hosts build/bin/pipeline run train.graph"]="needs the other machines a hosts file names; train_mpi.sh runs 2 ranks on this one"
+RUN_AS["bench/distributed_scaling.sh 20000 2"]="bench/distributed_scaling.sh 2000 1"
 RUN_AS["mpirun --oversubscribe -np 2 build/bin/allreduce_bench"]="OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun --oversubscribe -np 2 build/bin/allreduce_bench"
 
 # --- the scratch repository root --------------------------------------------------------------
 root="$work/root"
 mkdir -p "$root/data/mnist" "$work/home" "$work/bin"
 cp "$SOURCE_DIR"/*.graph "$root/"
-cp -r "$SOURCE_DIR/graphs" "$SOURCE_DIR/models" "$SOURCE_DIR/datasets" "$SOURCE_DIR/tools" "$root/"
+cp -r "$SOURCE_DIR/bench" "$SOURCE_DIR/graphs" "$SOURCE_DIR/models" "$SOURCE_DIR/datasets" "$SOURCE_DIR/tools" "$root/"
 mkdir -p "$root/plugins" && cp -r "$SOURCE_DIR/plugins/template" "$root/plugins/"
 cp -r "$SOURCE_DIR/data/fixtures" "$root/data/"
 ln -s "$MNIST_DIR"/*.gz "$root/data/mnist/"
