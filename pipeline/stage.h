@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "pipeline/main_thread.h"
 #include "pipeline/message.h"
 #include "pipeline/params.h"
 #include "pipeline/process_group.h"
@@ -72,6 +73,9 @@ struct StageEnv {
   std::vector<bool> connected_inputs;
   // The processes running this graph together (mpirun); null means a plain single-process run.
   ProcessGroup* world = nullptr;
+  // Runs work on the process's main thread (GUI toolkits need it; see main_thread.h); null when
+  // the host has none, as in stage tests.
+  MainThreadQueue* main_thread = nullptr;
 };
 
 // Lifecycle: open() once → produce() (sources) or process() for each data message, with

@@ -1,6 +1,8 @@
 // `pipeline run`, `validate` and `dot`.
 #include <csignal>
+#include <exception>
 #include <iostream>
+#include <thread>
 
 #include "pipeline/cli/cli_commands.h"
 #include "pipeline/cli/cli_common.h"
@@ -64,7 +66,23 @@ int RunCommand(const CliSetup& setup, const std::vector<std::string>& args) {
   run_options.max_in_flight = max_in_flight;
   run_options.stop_requested = &g_stop_requested;
   run_options.world = setup.world;
-  RunResult result = RunGraph(*resolved, run_options);
+  // The graph runs on a worker thread; this thread serves the stages' main-thread work (a
+  // display's window) until it ends.
+  MainThreadQueue main_thread;
+  run_options.main_thread = &main_thread;
+  RunResult result;
+  std::exception_ptr failure;
+  std::thread runner([&] {
+    try {
+      result = RunGraph(*resolved, run_options);
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    main_thread.finish();
+  });
+  main_thread.serve();
+  runner.join();
+  if (failure) std::rethrow_exception(failure);
   std::signal(SIGINT, previous_int);
   std::signal(SIGTERM, previous_term);
 

@@ -236,6 +236,7 @@ RunResult RunGraph(const ResolvedGraph& graph, const RunOptions& options) {
     env.stop_requested = options.stop_requested;
     env.connected_inputs = ConnectedInputs(graph, i);
     env.world = options.world;
+    env.main_thread = options.main_thread;
     env.finish_upstream = [&executors, sources = UpstreamSources(graph, i)] {
       for (size_t source : sources) executors[source]->request_finish();
     };

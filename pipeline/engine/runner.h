@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "pipeline/engine/graph.h"
+#include "pipeline/main_thread.h"
 #include "pipeline/process_group.h"
 
 namespace pipeline {
@@ -23,6 +24,8 @@ struct RunOptions {
   // The processes running this graph together (null: a single process). In a distributed run the
   // first stage error ends the whole job at once, prefixed with the rank and host.
   ProcessGroup* world = nullptr;
+  // Where stages run work that must be on the main thread (see main_thread.h); null: nowhere.
+  MainThreadQueue* main_thread = nullptr;
 };
 
 // What one stage did during the run, for --profile. Times are wall-clock seconds while the flow

@@ -1,17 +1,19 @@
-// `display`: shows frames in a window. All window calls happen on one thread the stage owns
-// (HighGUI is not safe to drive from the engine's changing worker threads); the engine only
-// hands over the newest frame, so a slow screen drops frames instead of slowing the pipeline.
+// `display`: shows frames in a window. All window calls happen on one thread: the process's main
+// thread where the engine offers it (StageEnv::main_thread: Qt, behind HighGUI, must be driven
+// from there, or it warns at exit), else a thread the stage owns — never the engine's changing
+// worker threads. The engine only hands over the newest frame, so a slow screen drops frames
+// instead of slowing the pipeline.
 // q or Esc in the window, or closing it, ends the run normally.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <future>
 #include <iostream>
 #include <memory>
 #include <mutex>
 #include <opencv2/highgui.hpp>
 #include <stdexcept>
 #include <string>
-#include <thread>
 
 #include "pipeline/payloads.h"
 #include "pipeline/registry.h"
@@ -35,10 +37,20 @@ class Display : public Stage {
     }
     title_ = params.get_string("title");
     wait_at_end_ = params.get_bool("wait_at_end");
-    gui_ = std::thread([this] { Loop(); });
+    if (env().main_thread != nullptr) {
+      gui_done_ = env().main_thread->post([this] { Loop(); });
+    } else {
+      gui_done_ = std::async(std::launch::async, [this] { Loop(); });
+    }
   }
 
   void process(const Message& msg, Emitter& /*out*/) override {
+    // A window that failed (or was closed) has ended its loop: say what went wrong now rather
+    // than at the end of a camera's endless stream.
+    if (gui_done_.valid() &&
+        gui_done_.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+      gui_done_.get();
+    }
     const Sample& frame = msg.as<Sample>();
     if (frame.image.empty()) return;
     std::lock_guard lock(mutex_);
@@ -54,7 +66,7 @@ class Display : public Stage {
       ending_ = true;
       wake_.notify_one();
     }
-    if (gui_.joinable()) gui_.join();
+    if (gui_done_.valid()) gui_done_.get();  // rethrows what went wrong in the window
     std::cout << "display: " << received_ << " frames";
     if (dropped_ > 0) std::cout << ", " << dropped_ << " dropped (the screen was slower)";
     std::cout << std::endl;
@@ -107,12 +119,12 @@ class Display : public Stage {
       ending_ = true;
     }
     wake_.notify_one();
-    if (gui_.joinable()) gui_.join();
+    if (gui_done_.valid()) gui_done_.wait();
   }
 
   std::string title_;
   bool wait_at_end_ = false;
-  std::thread gui_;
+  std::future<void> gui_done_;  // the window's loop, wherever it runs
   std::mutex mutex_;
   std::condition_variable wake_;
   cv::Mat pending_;
