@@ -89,6 +89,7 @@ RUN_AS["\$HOME/pipeline/bin/pipeline run my_train.graph --plugin-path ~/my_contr
 
 # Any dataset: Fashion-MNIST cut down.
 RUN_AS["pipeline run graphs/train_fashion.graph"]="pipeline run graphs/train_fashion.graph $cut"
+RUN_AS["pipeline run graphs/train_fashion.graph --set train_data.epochs=45 --set train_augment.max_translation=0.07"]="pipeline run graphs/train_fashion.graph $cut --set train_augment.max_translation=0.07"
 # ONNX: the photos folder predict.graph reads by default; training with the export, cut down.
 BEFORE["pipeline run predict.graph --set classify.checkpoint=model.onnx"]="test -d photos || cp -r data/fixtures/photos photos"
 RUN_AS["pipeline run train.graph --set checkpoint.onnx=true"]="pipeline run train.graph --set checkpoint.onnx=true $cut && test -s runs/mnist/latest.onnx"
