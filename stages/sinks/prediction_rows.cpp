@@ -90,11 +90,12 @@ PredictionRow MakeRow(const PredictionGroup& group, int top_count, float uncerta
   return row;
 }
 
-std::string CsvHeader() { return "file,prediction,confidence,top3,boxes,label,error\n"; }
+std::string CsvHeader() { return "file,prediction,confidence,top3,boxes,rows,label,error\n"; }
 
 // prediction and label: PredictionRow::text(). confidence: one per digit, ';'-separated. top3: per
 // digit "class:p class:p class:p" with class numbers (names may hold spaces), ';'-separated.
-// boxes: per digit "x y w h", ';'-separated.
+// boxes: per digit "x y w h", ';'-separated. rows: per digit its line of writing, 0 the topmost,
+// ';'-separated (the digits of `prediction` run on across lines; this says where each begins).
 std::string CsvLine(const PredictionRow& row) {
   const std::string confidence =
       Join(row.digits, ";", [](const DigitReading& d) { return Fixed(d.confidence); });
@@ -107,8 +108,10 @@ std::string CsvLine(const PredictionRow& row) {
     return std::to_string(d.box.x) + " " + std::to_string(d.box.y) + " " +
            std::to_string(d.box.width) + " " + std::to_string(d.box.height);
   });
+  const std::string rows =
+      Join(row.digits, ";", [](const DigitReading& d) { return std::to_string(d.row); });
   return CsvField(row.file) + "," + CsvField(row.text()) + "," + confidence + "," + top + "," +
-         boxes + "," + CsvField(row.label) + "," + CsvField(row.error) + "\n";
+         boxes + "," + rows + "," + CsvField(row.label) + "," + CsvField(row.error) + "\n";
 }
 
 std::string JsonLine(const PredictionRow& row) {

@@ -30,21 +30,21 @@ cat "$work/out.txt"
 grep -q "predictions: $files files, 3 failed" "$work/out.txt" || fail "summary line"
 grep -q "3 of $files files could not be read" "$work/out.txt" || fail "error message"
 [[ $(wc -l <"$work/predictions.csv") -eq $((files + 1)) ]] || fail "expected $files rows + header"
-head -1 "$work/predictions.csv" | grep -qx 'file,prediction,confidence,top3,boxes,label,error' ||
+head -1 "$work/predictions.csv" | grep -qx 'file,prediction,confidence,top3,boxes,rows,label,error' ||
   fail "header"
 
 # The broken files: a row each, with why.
-if grep -q 'zz_empty.jpg,,,,,,no image to classify' "$work/predictions.csv"; then
+if grep -q 'zz_empty.jpg,,,,,,,no image to classify' "$work/predictions.csv"; then
   fail "the classifier replaced the file's error with its own: cnn_predict must copy Sample::error"
 fi
-grep -q 'zz_empty.jpg,,,,,,cannot decode: empty file$' "$work/predictions.csv" || fail "empty row"
-grep -q 'zz_text.png,,,,,,cannot decode: not an image' "$work/predictions.csv" || fail "text row"
-grep -q 'zz_truncated.jpg,,,,,,cannot decode: truncated' "$work/predictions.csv" ||
+grep -q 'zz_empty.jpg,,,,,,,cannot decode: empty file$' "$work/predictions.csv" || fail "empty row"
+grep -q 'zz_text.png,,,,,,,cannot decode: not an image' "$work/predictions.csv" || fail "text row"
+grep -q 'zz_truncated.jpg,,,,,,,cannot decode: truncated' "$work/predictions.csv" ||
   fail "truncated row"
 
 # Every photo: as many digits read as it holds, one box each; most of them right.
 correct=0
-while IFS=, read -r file digits confidence top3 boxes label error; do
+while IFS=, read -r file digits confidence top3 boxes rows label error; do
   [[ $file == */zz_* ]] && continue
   truth=$(basename "$file" | sed -E 's/.*label([0-9]+)\..*/\1/')
   [[ -z $error ]] || fail "$file: unexpected error $error"

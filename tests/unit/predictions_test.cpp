@@ -102,11 +102,11 @@ TEST(PredictionsTest, WritesOneCsvRowPerFileAndFailsAfterWritingWhenAFileFailed)
                          output + "\n");
   EXPECT_EQ(FilesIn(dir.file("")), 1u);  // renamed: no temporary file is left
   EXPECT_EQ(ReadFile(output),
-            "file,prediction,confidence,top3,boxes,label,error\n"
+            "file,prediction,confidence,top3,boxes,rows,label,error\n"
             "photos/a.png,42,0.9000;0.8000,4:0.9000 7:0.0750 9:0.0250;2:0.8000 5:0.1500 "
-            "7:0.0500,10 20 30 40;50 22 28 41,,\n"
-            "\"photos/b, broken.png\",,,,,,cannot decode: truncated JPEG\n"
-            "photos/c.png,7,0.9600,7:0.9600 0:0.0300 2:0.0100,1 2 3 4,7,\n");
+            "7:0.0500,10 20 30 40;50 22 28 41,0;0,,\n"
+            "\"photos/b, broken.png\",,,,,,,cannot decode: truncated JPEG\n"
+            "photos/c.png,7,0.9600,7:0.9600 0:0.0300 2:0.0100,1 2 3 4,0,7,\n");
 }
 
 TEST(PredictionsTest, WritesJsonLinesAndExitsCleanlyWhenToldTo) {
@@ -207,6 +207,15 @@ TEST(PredictionsTest, TellsWhichLineOfWritingEachDigitIsOn) {
   testing::internal::GetCapturedStdout();
   EXPECT_THAT(ReadFile(output), HasSubstr("\"prediction\": \"127\""));
   EXPECT_THAT(ReadFile(output), HasSubstr("\"rows\": [0, 0, 1]"));
+
+  // The same rows in the CSV's `rows` column.
+  const std::string csv = dir.file("out.csv");
+  auto csv_sink = OpenStage(registry, "predictions", {{"output", csv}});
+  for (const auto& reading : {first, second, third}) csv_sink->process({0, 0, 0, reading}, out);
+  testing::internal::CaptureStdout();
+  EXPECT_NO_THROW(csv_sink->close(out));
+  testing::internal::GetCapturedStdout();
+  EXPECT_THAT(ReadFile(csv), HasSubstr(",10 10 20 40;40 10 30 40;10 80 30 40,0;0;1,"));
 }
 
 TEST(PredictionsTest, StreamsRowsToStdoutAsTheyComplete) {
@@ -315,11 +324,11 @@ TEST(PredictionsTest, FolderOfPhotosGivesOneRowPerFileThroughTheEngine) {
   for (std::string line; std::getline(rows, line);) lines.push_back(line);
   ASSERT_EQ(lines.size(), 5u);
   EXPECT_THAT(lines[1], testing::MatchesRegex(".*/a_label7.jpg,1,0.7500,1:0.7500 2:0.0900 "
-                                              "[0-9]:0.0200,[0-9]+ [0-9]+ [0-9]+ [0-9]+,7,"));
+                                              "[0-9]:0.0200,[0-9]+ [0-9]+ [0-9]+ [0-9]+,0,7,"));
   EXPECT_THAT(lines[2], testing::MatchesRegex(".*/b_strip.png,123,0.7500;0.7500;0.7500,.*,,"));
   EXPECT_THAT(lines[3],
-              testing::MatchesRegex(".*/c_broken.png,,,,,,cannot decode: not an image.*"));
-  EXPECT_THAT(lines[4], testing::MatchesRegex(".*/d_blank.jpg,,,,,,no digit found"));
+              testing::MatchesRegex(".*/c_broken.png,,,,,,,cannot decode: not an image.*"));
+  EXPECT_THAT(lines[4], testing::MatchesRegex(".*/d_blank.jpg,,,,,,,no digit found"));
 }
 
 }  // namespace
