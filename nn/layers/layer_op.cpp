@@ -50,3 +50,28 @@ memory::desc logical_desc(const std::vector<int64_t>& shape, FormatTag tag) {
 }
 
 }  // namespace pipeline::cnn::detail
+
+namespace pipeline::cnn::detail {
+
+using Kind = proto::LayerSpec::KindCase;
+
+Kind kind_at(const ResolvedModel& model, size_t i) {
+  return i < model.layers.size() ? model.layers[i].spec.kind_case() : Kind::KIND_NOT_SET;
+}
+
+bool relu_before_max_pool(const ResolvedModel& model, size_t first) {
+  const Kind head = kind_at(model, first);
+  return (head == Kind::kConv || head == Kind::kDense) &&
+         kind_at(model, first + 1) == Kind::kRelu && kind_at(model, first + 2) == Kind::kPool &&
+         model.layers[first + 2].spec.pool().kind() == proto::POOL_MAX;
+}
+
+Fusion weighted_layer_fusion(const ResolvedModel& model, size_t index) {
+  Fusion fusion;
+  fusion.relu = kind_at(model, index + 1) == Kind::kRelu;
+  fusion.is_logits = index + 1 == model.layers.size();
+  fusion.relu_backward_here = fusion.relu && !relu_before_max_pool(model, index);
+  return fusion;
+}
+
+}  // namespace pipeline::cnn::detail
