@@ -159,6 +159,18 @@ class BatchNormKind final : public LayerKind {
     }
   }
 
+  // gamma starts at 1 and beta at 0 (the identity); the running variance starts at 1.
+  void add_parameters(const ResolvedLayer& layer, ParameterFactory& factory,
+                      LayerParameters& params) const override {
+    const int64_t channels = layer.in.channels;
+    params.weight = factory.trained("gamma", {channels}, false);
+    std::fill(params.weight->value.begin(), params.weight->value.end(), 1.0f);
+    params.bias = factory.trained("beta", {channels}, false);
+    params.running_mean = factory.buffer("running_mean", {channels});
+    params.running_var = factory.buffer("running_var", {channels});
+    std::fill(params.running_var->value.begin(), params.running_var->value.end(), 1.0f);
+  }
+
   std::string describe(const ResolvedLayer& /*layer*/) const override { return "batchnorm"; }
 
   LayerBuild build(const ResolvedModel& model, size_t index,

@@ -171,6 +171,11 @@ class ConvKind final : public LayerKind {
            layer.window.kernel_cols;
   }
 
+  void add_parameters(const ResolvedLayer& layer, ParameterFactory& factory,
+                      LayerParameters& params) const override {
+    add_kernel_and_bias(layer, true, layer.spec.conv().no_bias(), factory, params);
+  }
+
   std::string describe(const ResolvedLayer& layer) const override {
     return "conv " + window_text(layer.window) + " x" + std::to_string(layer.spec.conv().filters());
   }

@@ -92,6 +92,11 @@ class DenseKind final : public LayerKind {
     return 2.0 * layer.in.elements() * layer.out.elements();
   }
 
+  void add_parameters(const ResolvedLayer& layer, ParameterFactory& factory,
+                      LayerParameters& params) const override {
+    add_kernel_and_bias(layer, false, layer.spec.dense().no_bias(), factory, params);
+  }
+
   std::string describe(const ResolvedLayer& layer) const override {
     return "dense " + std::to_string(layer.spec.dense().units());
   }

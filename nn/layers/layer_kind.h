@@ -7,16 +7,33 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
 #include "nn/model_spec.h"
 
 namespace pipeline::cnn {
+struct Parameter;
 namespace detail {
 struct LayerBuild;
 struct LayerParameters;
 }  // namespace detail
+
+// How a kind asks for its layer's parameters when the model is created (nn/model.cpp), named
+// "<layer>.<suffix>" in checkpoints.
+class ParameterFactory {
+ public:
+  virtual ~ParameterFactory() = default;
+  // A parameter the optimizer trains, zero-filled; `decays`: weight decay applies to it.
+  virtual Parameter* trained(const std::string& suffix, std::vector<int64_t> shape,
+                             bool decays) = 0;
+  // A buffer kept in checkpoints but not trained (batch norm's running statistics), zero-filled.
+  virtual Parameter* buffer(const std::string& suffix, std::vector<int64_t> shape) = 0;
+  // Draws a kernel's first values, He-normal when the layer's output reaches a ReLU before the
+  // next weighted layer, Glorot-uniform otherwise; leaves them when a checkpoint will fill them.
+  virtual void draw_kernel(Parameter& kernel, int64_t fan_in, int64_t fan_out) = 0;
+};
 
 class LayerKind {
  public:
@@ -36,6 +53,10 @@ class LayerKind {
   // spec's uint32 sizes multiplied together overflow int64.
   virtual double parameter_count(const ResolvedLayer& /*layer*/) const { return 0; }
   virtual double forward_flops(const ResolvedLayer& /*layer*/) const { return 0; }
+
+  // Creates the layer's parameters through `factory` and says which is which for the op.
+  virtual void add_parameters(const ResolvedLayer& /*layer*/, ParameterFactory& /*factory*/,
+                              detail::LayerParameters& /*params*/) const {}
 
   // The kind column of `pipeline inspect`: "conv 3x3 x32", "maxpool 2x2", "dropout 0.25".
   virtual std::string describe(const ResolvedLayer& layer) const = 0;

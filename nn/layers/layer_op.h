@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "nn/layers/layer_kind.h"
 #include "nn/layers/pass.h"
 #include "nn/layers/primitive_weights.h"
 #include "nn/model_spec.h"
@@ -119,6 +120,10 @@ proto::LayerSpec::KindCase kind_at(const ResolvedModel& model, size_t i);
 // conv/dense, ReLU, max-pool starting at `first`: the ReLU is fused into the first layer's
 // forward and undone on the pool's (smaller) output gradient.
 bool relu_before_max_pool(const ResolvedModel& model, size_t first);
+
+// A convolution's or dense layer's kernel (drawn) and, unless `no_bias`, its bias.
+void add_kernel_and_bias(const ResolvedLayer& layer, bool conv, bool no_bias,
+                         ParameterFactory& factory, LayerParameters& params);
 
 // The fusion of a convolution or dense layer at `index` with its neighbours: the ReLU after it
 // as a post-op (undone here, or by a max pool after it; the op then consumes 2 layers), fp32
