@@ -1,9 +1,10 @@
 // The layer registry. Each kind of layer (one field of LayerSpec's `kind` oneof) declares once, in
-// its own file under nn/layers/, everything the rest of the library asks about it: its name, how
-// its spec is checked and its output shape computed, what it costs, how `pipeline inspect`
-// describes it, and how it is built into a net. model_spec.cpp, net.cpp and the inspect command
-// look a layer's kind up here instead of switching over the oneof, so a new kind is one new file
-// plus one line in layer_registry.cpp (and registry_test fails for a proto field without one).
+// its own file under nn/layers/ (the op's file: conv_op.cpp, pool_op.cpp, ...), everything the
+// rest of the library asks about it: its name, how its spec is checked and its output shape
+// computed, what it costs, its parameters, how `pipeline inspect` describes it, and how it is built
+// into a net. model_spec.cpp, model.cpp, net.cpp and the inspect command look a layer's kind up
+// here instead of switching over the oneof, so a new kind is one new file plus one line in
+// layer_registry.cpp (and layer_registry_test fails for a proto field without one).
 #pragma once
 
 #include <cstddef>
