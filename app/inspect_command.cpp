@@ -39,36 +39,6 @@ std::string Pad(std::string text, size_t width) {
   return text;
 }
 
-std::string LayerKind(const ResolvedLayer& layer) {
-  const proto::LayerSpec& spec = layer.spec;
-  const auto window = [&] {
-    return std::to_string(layer.window.kernel_rows) + "x" +
-           std::to_string(layer.window.kernel_cols) +
-           (layer.window.stride_rows != 1 || layer.window.stride_cols != 1
-                ? "/" + std::to_string(layer.window.stride_rows)
-                : "");
-  };
-  switch (spec.kind_case()) {
-    case proto::LayerSpec::kConv:
-      return "conv " + window() + " x" + std::to_string(spec.conv().filters());
-    case proto::LayerSpec::kPool:
-      return std::string(spec.pool().kind() == proto::POOL_AVG ? "avgpool " : "maxpool ") +
-             window();
-    case proto::LayerSpec::kDense:
-      return "dense " + std::to_string(spec.dense().units());
-    case proto::LayerSpec::kRelu:
-      return "relu";
-    case proto::LayerSpec::kDropout:
-      return "dropout " + Format("%.2f", spec.dropout().rate());
-    case proto::LayerSpec::kBatchnorm:
-      return "batchnorm";
-    case proto::LayerSpec::kFlatten:
-      return "flatten";
-    default:
-      return "?";
-  }
-}
-
 void Architecture(const ModelSnapshot& snapshot, std::ostream& out) {
   const ResolvedModel resolved = resolve_model(snapshot.spec);
   std::unique_ptr<Model> model = RestoreModel(snapshot);
@@ -89,7 +59,7 @@ void Architecture(const ModelSnapshot& snapshot, std::ostream& out) {
       if (parameter->name.rfind(layer.name + ".", 0) == 0) count += parameter->size();
     }
     std::string line =
-        "  " + Pad(layer.name, 12) + Pad(LayerKind(layer), 20) +
+        "  " + Pad(layer.name, 12) + Pad(describe_layer(layer), 20) +
         (count > 0 ? Pad(layer.out.to_string(), 16) + Grouped(count) : layer.out.to_string());
     out << line << "\n";
   }

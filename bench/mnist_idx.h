@@ -1,4 +1,5 @@
-// Reads a gzip-compressed IDX image/label pair (MNIST layout) into normalised NHWC floats.
+// An IDX image/label pair (MNIST layout, plain or gzip) read with idx_source's IDX reader
+// (stages/sources/idx_reader.h) into normalised NHWC floats.
 #pragma once
 
 #include <cstdint>

@@ -7,6 +7,7 @@
 #include <ctime>
 #include <stdexcept>
 
+#include "nn/layers/layer_kind.h"
 #include "nn/layers/net.h"
 #include "nn/optimizer.h"
 #include "nn/random.h"
@@ -65,42 +66,57 @@ Model::Model(const proto::ModelSpec& spec, uint64_t seed, Weights weights)
 
 Model::~Model() = default;
 
+namespace {
+
+// Model::initialise's ParameterFactory for one layer: trained parameters in order into
+// `parameters`, buffers into `buffers`, kernels drawn from the model seed unless a checkpoint
+// will fill them.
+class LayerParameterFactory final : public ParameterFactory {
+ public:
+  LayerParameterFactory(const ResolvedModel& model, size_t index, uint64_t seed, bool draw,
+                        std::vector<std::unique_ptr<Parameter>>& parameters,
+                        std::vector<std::unique_ptr<Parameter>>& buffers)
+      : model_(model),
+        index_(index),
+        seed_(seed),
+        draw_(draw),
+        parameters_(parameters),
+        buffers_(buffers) {}
+
+  Parameter* trained(const std::string& suffix, std::vector<int64_t> shape, bool decays) override {
+    parameters_.push_back(make_parameter(name(suffix), std::move(shape), decays));
+    return parameters_.back().get();
+  }
+  Parameter* buffer(const std::string& suffix, std::vector<int64_t> shape) override {
+    buffers_.push_back(make_parameter(name(suffix), std::move(shape), false));
+    return buffers_.back().get();
+  }
+  void draw_kernel(Parameter& kernel, int64_t fan_in, int64_t fan_out) override {
+    if (draw_) initialise_kernel(kernel, fan_in, fan_out, feeds_relu(model_, index_), seed_);
+  }
+
+ private:
+  std::string name(const std::string& suffix) const {
+    return model_.layers[index_].name + "." + suffix;
+  }
+
+  const ResolvedModel& model_;
+  size_t index_;
+  uint64_t seed_;
+  bool draw_;
+  std::vector<std::unique_ptr<Parameter>>& parameters_;
+  std::vector<std::unique_ptr<Parameter>>& buffers_;
+};
+
+}  // namespace
+
 void Model::initialise(Weights weights) {
   layer_parameters_.resize(resolved_.layers.size());
   for (size_t i = 0; i < resolved_.layers.size(); ++i) {
+    LayerParameterFactory factory(resolved_, i, seed_, weights == Weights::kDrawn, parameters_,
+                                  buffers_);
     const ResolvedLayer& layer = resolved_.layers[i];
-    detail::LayerParameters& params = layer_parameters_[i];
-    const auto add = [&](const char* suffix, std::vector<int64_t> shape, bool decays) {
-      parameters_.push_back(make_parameter(layer.name + "." + suffix, std::move(shape), decays));
-      return parameters_.back().get();
-    };
-    if (layer.spec.has_conv() || layer.spec.has_dense()) {
-      const bool conv = layer.spec.has_conv();
-      const int64_t outputs = layer.out.channels;
-      const int64_t window = conv ? layer.window.kernel_rows * layer.window.kernel_cols : 1;
-      const int64_t inputs = conv ? layer.in.channels : layer.in.elements();
-      params.weight = add("weight",
-                          conv ? std::vector<int64_t>{outputs, inputs, layer.window.kernel_rows,
-                                                      layer.window.kernel_cols}
-                               : std::vector<int64_t>{outputs, inputs},
-                          true);
-      if (weights == Weights::kDrawn) {
-        initialise_kernel(*params.weight, inputs * window, outputs * window,
-                          feeds_relu(resolved_, i), seed_);
-      }
-      const bool no_bias = conv ? layer.spec.conv().no_bias() : layer.spec.dense().no_bias();
-      if (!no_bias) params.bias = add("bias", {outputs}, false);
-    } else if (layer.spec.has_batchnorm()) {
-      const int64_t channels = layer.in.channels;
-      params.weight = add("gamma", {channels}, false);
-      std::fill(params.weight->value.begin(), params.weight->value.end(), 1.0f);
-      params.bias = add("beta", {channels}, false);
-      buffers_.push_back(make_parameter(layer.name + ".running_mean", {channels}, false));
-      params.running_mean = buffers_.back().get();
-      buffers_.push_back(make_parameter(layer.name + ".running_var", {channels}, false));
-      params.running_var = buffers_.back().get();
-      std::fill(params.running_var->value.begin(), params.running_var->value.end(), 1.0f);
-    }
+    layer_kind_of(layer).add_parameters(layer, factory, layer_parameters_[i]);
   }
 }
 

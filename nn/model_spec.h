@@ -21,6 +21,12 @@ struct FeatureShape {
   bool flat = false;
 
   int64_t elements() const { return flat ? channels : channels * rows * cols; }
+  // elements() in double, which cannot overflow: for the size checks of a spec not yet checked.
+  double elements_in_double() const {
+    return flat ? static_cast<double>(channels)
+                : static_cast<double>(channels) * static_cast<double>(rows) *
+                      static_cast<double>(cols);
+  }
   std::string to_string() const;
 };
 
@@ -51,6 +57,9 @@ ResolvedModel resolve_model(const proto::ModelSpec& spec);
 
 // One line per layer: "conv2  conv 3x3/1 64  26x26x32 -> 24x24x64", for logs and reports.
 std::string describe_model(const ResolvedModel& model);
+
+// The layer's kind and main sizes as `pipeline inspect` shows them: "conv 3x3 x32", "dense 10".
+std::string describe_layer(const ResolvedLayer& layer);
 
 // Forward multiply-adds * 2 per image (convolutions and dense layers), for benchmarks.
 double forward_flops_per_image(const ResolvedModel& model);

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "nn/layers/layer_kind.h"
 #include "nn/layers/layer_op.h"
 
 namespace pipeline::cnn::detail {
@@ -145,11 +146,47 @@ class BatchNormOp final : public LayerOp {
   memory workspace_;  // fused ReLU: where it cut (training only)
 };
 
+class BatchNormKind final : public LayerKind {
+ public:
+  proto::LayerSpec::KindCase kind_case() const override { return proto::LayerSpec::kBatchnorm; }
+  const char* name() const override { return "bn"; }
+
+  void resolve(ResolvedLayer& layer) const override {
+    const proto::BatchNormSpec& bn = layer.spec.batchnorm();
+    if (bn.epsilon() < 0.0f) fail_layer(layer, "epsilon must not be negative");
+    if (bn.momentum() < 0.0f || bn.momentum() > 1.0f) {
+      fail_layer(layer, "momentum must be in [0, 1]");
+    }
+  }
+
+  // gamma starts at 1 and beta at 0 (the identity); the running variance starts at 1.
+  void add_parameters(const ResolvedLayer& layer, ParameterFactory& factory,
+                      LayerParameters& params) const override {
+    const int64_t channels = layer.in.channels;
+    params.weight = factory.trained("gamma", {channels}, false);
+    std::fill(params.weight->value.begin(), params.weight->value.end(), 1.0f);
+    params.bias = factory.trained("beta", {channels}, false);
+    params.running_mean = factory.buffer("running_mean", {channels});
+    params.running_var = factory.buffer("running_var", {channels});
+    std::fill(params.running_var->value.begin(), params.running_var->value.end(), 1.0f);
+  }
+
+  std::string describe(const ResolvedLayer& /*layer*/) const override { return "batchnorm"; }
+
+  LayerBuild build(const ResolvedModel& model, size_t index,
+                   const LayerParameters& params) const override {
+    Fusion fusion;
+    fusion.relu = kind_at(model, index + 1) == proto::LayerSpec::kRelu;
+    return {std::make_unique<BatchNormOp>(model.layers[index], params, fusion),
+            fusion.relu ? 2u : 1u};
+  }
+};
+
 }  // namespace
 
-std::unique_ptr<LayerOp> make_batchnorm_op(const ResolvedLayer& layer, LayerParameters params,
-                                           Fusion fusion) {
-  return std::make_unique<BatchNormOp>(layer, params, fusion);
+const LayerKind& batchnorm_layer_kind() {
+  static const BatchNormKind kind;
+  return kind;
 }
 
 }  // namespace pipeline::cnn::detail

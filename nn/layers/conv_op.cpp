@@ -1,8 +1,12 @@
-// Convolution: forward with an optional fused ReLU post-op, backward data and weights.
+// Convolution: its spec (padding, strides, output shape) and its op, forward with an optional fused
+// ReLU post-op, backward data and weights.
+#include <algorithm>
 #include <optional>
 #include <stdexcept>
 
+#include "nn/layers/layer_kind.h"
 #include "nn/layers/weighted_op.h"
+#include "nn/layers/window_geometry.h"
 
 namespace pipeline::cnn::detail {
 namespace {
@@ -125,11 +129,79 @@ class ConvOp final : public WeightedOp<convolution_forward, convolution_backward
   memory::dims strides_, pad_before_, pad_after_;
 };
 
+class ConvKind final : public LayerKind {
+ public:
+  proto::LayerSpec::KindCase kind_case() const override { return proto::LayerSpec::kConv; }
+  const char* name() const override { return "conv"; }
+  bool has_window() const override { return true; }
+
+  void resolve(ResolvedLayer& layer) const override {
+    const proto::ConvSpec& conv = layer.spec.conv();
+    if (layer.in.flat) fail_layer(layer, "a convolution needs an image input, got flat features");
+    if (conv.filters() == 0) fail_layer(layer, "filters must be at least 1");
+    Window& w = layer.window;
+    w.kernel_rows = or_default(conv.kernel_rows(), conv.kernel());
+    w.kernel_cols = or_default(conv.kernel_cols(), conv.kernel());
+    if (w.kernel_rows == 0 || w.kernel_cols == 0) fail_layer(layer, "kernel size is missing");
+    w.stride_rows = or_default(conv.stride_rows(), or_default(conv.stride(), 1));
+    w.stride_cols = or_default(conv.stride_cols(), or_default(conv.stride(), 1));
+    if (conv.same()) {
+      same_padding(layer.in.rows, w.kernel_rows, w.stride_rows, w.pad_top, w.pad_bottom);
+      same_padding(layer.in.cols, w.kernel_cols, w.stride_cols, w.pad_left, w.pad_right);
+    } else {
+      w.pad_top = w.pad_bottom = conv.has_pad_rows() ? conv.pad_rows() : conv.pad();
+      w.pad_left = w.pad_right = conv.has_pad_cols() ? conv.pad_cols() : conv.pad();
+    }
+    if (w.pad_top >= w.kernel_rows || w.pad_left >= w.kernel_cols) {
+      fail_layer(layer, "padding must be smaller than the kernel");
+    }
+    layer.out.channels = conv.filters();
+    slide_window(layer);
+  }
+
+  double parameter_count(const ResolvedLayer& layer) const override {
+    return static_cast<double>(layer.out.channels) *
+           (static_cast<double>(layer.in.channels) * static_cast<double>(layer.window.kernel_rows) *
+                static_cast<double>(layer.window.kernel_cols) +
+            1);
+  }
+
+  double forward_flops(const ResolvedLayer& layer) const override {
+    return 2.0 * layer.out.elements() * layer.in.channels * layer.window.kernel_rows *
+           layer.window.kernel_cols;
+  }
+
+  void add_parameters(const ResolvedLayer& layer, ParameterFactory& factory,
+                      LayerParameters& params) const override {
+    add_kernel_and_bias(layer, true, layer.spec.conv().no_bias(), factory, params);
+  }
+
+  std::string describe(const ResolvedLayer& layer) const override {
+    return "conv " + window_text(layer.window) + " x" + std::to_string(layer.spec.conv().filters());
+  }
+
+  LayerBuild build(const ResolvedModel& model, size_t index,
+                   const LayerParameters& params) const override {
+    const Fusion fusion = weighted_layer_fusion(model, index);
+    return {std::make_unique<ConvOp>(model.layers[index], params, fusion), fusion.relu ? 2u : 1u};
+  }
+
+ private:
+  // `same`: output = ceil(input / stride); the extra pixel of an odd total goes after.
+  static void same_padding(int64_t length, int64_t kernel, int64_t stride, int64_t& before,
+                           int64_t& after) {
+    const int64_t out = (length + stride - 1) / stride;
+    const int64_t total = std::max<int64_t>((out - 1) * stride + kernel - length, 0);
+    before = total / 2;
+    after = total - before;
+  }
+};
+
 }  // namespace
 
-std::unique_ptr<LayerOp> make_conv_op(const ResolvedLayer& layer, LayerParameters params,
-                                      Fusion fusion) {
-  return std::make_unique<ConvOp>(layer, params, fusion);
+const LayerKind& conv_layer_kind() {
+  static const ConvKind kind;
+  return kind;
 }
 
 }  // namespace pipeline::cnn::detail

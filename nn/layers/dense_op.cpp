@@ -4,6 +4,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include "nn/layers/layer_kind.h"
 #include "nn/layers/weighted_op.h"
 
 namespace pipeline::cnn::detail {
@@ -73,11 +74,45 @@ class DenseOp final : public WeightedOp<inner_product_forward, inner_product_bac
   }
 };
 
+class DenseKind final : public LayerKind {
+ public:
+  proto::LayerSpec::KindCase kind_case() const override { return proto::LayerSpec::kDense; }
+  const char* name() const override { return "dense"; }
+
+  void resolve(ResolvedLayer& layer) const override {
+    if (layer.spec.dense().units() == 0) fail_layer(layer, "units must be at least 1");
+    layer.out = FeatureShape{layer.spec.dense().units(), 1, 1, true};
+  }
+
+  double parameter_count(const ResolvedLayer& layer) const override {
+    return (layer.in.elements_in_double() + 1) * static_cast<double>(layer.out.channels);
+  }
+
+  double forward_flops(const ResolvedLayer& layer) const override {
+    return 2.0 * layer.in.elements() * layer.out.elements();
+  }
+
+  void add_parameters(const ResolvedLayer& layer, ParameterFactory& factory,
+                      LayerParameters& params) const override {
+    add_kernel_and_bias(layer, false, layer.spec.dense().no_bias(), factory, params);
+  }
+
+  std::string describe(const ResolvedLayer& layer) const override {
+    return "dense " + std::to_string(layer.spec.dense().units());
+  }
+
+  LayerBuild build(const ResolvedModel& model, size_t index,
+                   const LayerParameters& params) const override {
+    const Fusion fusion = weighted_layer_fusion(model, index);
+    return {std::make_unique<DenseOp>(model.layers[index], params, fusion), fusion.relu ? 2u : 1u};
+  }
+};
+
 }  // namespace
 
-std::unique_ptr<LayerOp> make_dense_op(const ResolvedLayer& layer, LayerParameters params,
-                                       Fusion fusion) {
-  return std::make_unique<DenseOp>(layer, params, fusion);
+const LayerKind& dense_layer_kind() {
+  static const DenseKind kind;
+  return kind;
 }
 
 }  // namespace pipeline::cnn::detail

@@ -2,8 +2,10 @@
 // training step, element position), so the backward pass recomputes the mask instead of storing
 // it, and the result does not depend on thread count or timing. The mask runs over the physical
 // buffer, which is fine for an element-wise operation in any layout.
+#include <cstdio>
 #include <cstring>
 
+#include "nn/layers/layer_kind.h"
 #include "nn/layers/layer_op.h"
 #include "nn/random.h"
 
@@ -83,10 +85,35 @@ class DropoutOp final : public LayerOp {
   const uint64_t* step_ = nullptr;
 };
 
+class DropoutKind final : public LayerKind {
+ public:
+  proto::LayerSpec::KindCase kind_case() const override { return proto::LayerSpec::kDropout; }
+  const char* name() const override { return "dropout"; }
+
+  void resolve(ResolvedLayer& layer) const override {
+    const float rate = layer.spec.dropout().rate();
+    if (!(rate >= 0.0f && rate < 1.0f)) {
+      fail_layer(layer, "dropout rate must be in [0, 1), got " + std::to_string(rate));
+    }
+  }
+
+  std::string describe(const ResolvedLayer& layer) const override {
+    char rate[32];
+    std::snprintf(rate, sizeof(rate), "%.2f", layer.spec.dropout().rate());
+    return std::string("dropout ") + rate;
+  }
+
+  LayerBuild build(const ResolvedModel& model, size_t index,
+                   const LayerParameters& /*params*/) const override {
+    return {std::make_unique<DropoutOp>(model.layers[index])};
+  }
+};
+
 }  // namespace
 
-std::unique_ptr<LayerOp> make_dropout_op(const ResolvedLayer& layer) {
-  return std::make_unique<DropoutOp>(layer);
+const LayerKind& dropout_layer_kind() {
+  static const DropoutKind kind;
+  return kind;
 }
 
 }  // namespace pipeline::cnn::detail

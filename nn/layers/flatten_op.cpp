@@ -1,6 +1,7 @@
 // (N, C, H, W) -> (N, C*H*W) in NCHW order. Free when a dense layer follows (it reads the 4-D
 // activation directly, see dense_op.cpp) or when the activation is already plain nchw; otherwise
 // one reorder to nchw each way.
+#include "nn/layers/layer_kind.h"
 #include "nn/layers/layer_op.h"
 
 namespace pipeline::cnn::detail {
@@ -45,10 +46,30 @@ class FlattenOp final : public LayerOp {
   memory plain_;
 };
 
+class FlattenKind final : public LayerKind {
+ public:
+  proto::LayerSpec::KindCase kind_case() const override { return proto::LayerSpec::kFlatten; }
+  const char* name() const override { return "flatten"; }
+
+  void resolve(ResolvedLayer& layer) const override {
+    layer.out = FeatureShape{layer.in.elements(), 1, 1, true};
+  }
+
+  std::string describe(const ResolvedLayer& /*layer*/) const override { return "flatten"; }
+
+  LayerBuild build(const ResolvedModel& model, size_t index,
+                   const LayerParameters& /*params*/) const override {
+    Fusion fusion;
+    fusion.next_is_dense = kind_at(model, index + 1) == proto::LayerSpec::kDense;
+    return {std::make_unique<FlattenOp>(model.layers[index], fusion)};
+  }
+};
+
 }  // namespace
 
-std::unique_ptr<LayerOp> make_flatten_op(const ResolvedLayer& layer, Fusion fusion) {
-  return std::make_unique<FlattenOp>(layer, fusion);
+const LayerKind& flatten_layer_kind() {
+  static const FlattenKind kind;
+  return kind;
 }
 
 }  // namespace pipeline::cnn::detail

@@ -50,3 +50,43 @@ memory::desc logical_desc(const std::vector<int64_t>& shape, FormatTag tag) {
 }
 
 }  // namespace pipeline::cnn::detail
+
+namespace pipeline::cnn::detail {
+
+using Kind = proto::LayerSpec::KindCase;
+
+Kind kind_at(const ResolvedModel& model, size_t i) {
+  return i < model.layers.size() ? model.layers[i].spec.kind_case() : Kind::KIND_NOT_SET;
+}
+
+bool relu_before_max_pool(const ResolvedModel& model, size_t first) {
+  const Kind head = kind_at(model, first);
+  return (head == Kind::kConv || head == Kind::kDense) &&
+         kind_at(model, first + 1) == Kind::kRelu && kind_at(model, first + 2) == Kind::kPool &&
+         model.layers[first + 2].spec.pool().kind() == proto::POOL_MAX;
+}
+
+void add_kernel_and_bias(const ResolvedLayer& layer, bool conv, bool no_bias,
+                         ParameterFactory& factory, LayerParameters& params) {
+  const int64_t outputs = layer.out.channels;
+  const int64_t window = conv ? layer.window.kernel_rows * layer.window.kernel_cols : 1;
+  const int64_t inputs = conv ? layer.in.channels : layer.in.elements();
+  params.weight =
+      factory.trained("weight",
+                      conv ? std::vector<int64_t>{outputs, inputs, layer.window.kernel_rows,
+                                                  layer.window.kernel_cols}
+                           : std::vector<int64_t>{outputs, inputs},
+                      true);
+  factory.draw_kernel(*params.weight, inputs * window, outputs * window);
+  if (!no_bias) params.bias = factory.trained("bias", {outputs}, false);
+}
+
+Fusion weighted_layer_fusion(const ResolvedModel& model, size_t index) {
+  Fusion fusion;
+  fusion.relu = kind_at(model, index + 1) == Kind::kRelu;
+  fusion.is_logits = index + 1 == model.layers.size();
+  fusion.relu_backward_here = fusion.relu && !relu_before_max_pool(model, index);
+  return fusion;
+}
+
+}  // namespace pipeline::cnn::detail

@@ -4,6 +4,7 @@
 // in the blocked layouts the primitives prefer from one layer to the next.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -12,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "nn/layers/layer_kind.h"
 #include "nn/layers/pass.h"
 #include "nn/layers/primitive_weights.h"
 #include "nn/model_spec.h"
@@ -105,15 +107,27 @@ struct Fusion {
   bool next_is_dense = false;            // flatten: a dense layer takes the 4-D input as is
 };
 
-std::unique_ptr<LayerOp> make_conv_op(const ResolvedLayer& layer, LayerParameters params,
-                                      Fusion fusion);
-std::unique_ptr<LayerOp> make_dense_op(const ResolvedLayer& layer, LayerParameters params,
-                                       Fusion fusion);
-std::unique_ptr<LayerOp> make_pool_op(const ResolvedLayer& layer, Fusion fusion);
-std::unique_ptr<LayerOp> make_relu_op(const ResolvedLayer& layer);
-std::unique_ptr<LayerOp> make_dropout_op(const ResolvedLayer& layer);
-std::unique_ptr<LayerOp> make_batchnorm_op(const ResolvedLayer& layer, LayerParameters params,
-                                           Fusion fusion);
-std::unique_ptr<LayerOp> make_flatten_op(const ResolvedLayer& layer, Fusion fusion);
+// What a LayerKind's build() returns: the op, and how many layers of the model it stands for
+// (2 when it took the ReLU after it in as a post-op).
+struct LayerBuild {
+  std::unique_ptr<LayerOp> op;
+  size_t consumed = 1;
+};
+
+// The kind of model.layers[i]; KIND_NOT_SET past the last layer.
+proto::LayerSpec::KindCase kind_at(const ResolvedModel& model, size_t i);
+
+// conv/dense, ReLU, max-pool starting at `first`: the ReLU is fused into the first layer's
+// forward and undone on the pool's (smaller) output gradient.
+bool relu_before_max_pool(const ResolvedModel& model, size_t first);
+
+// A convolution's or dense layer's kernel (drawn) and, unless `no_bias`, its bias.
+void add_kernel_and_bias(const ResolvedLayer& layer, bool conv, bool no_bias,
+                         ParameterFactory& factory, LayerParameters& params);
+
+// The fusion of a convolution or dense layer at `index` with its neighbours: the ReLU after it
+// as a post-op (undone here, or by a max pool after it; the op then consumes 2 layers), fp32
+// output when it gives the logits.
+Fusion weighted_layer_fusion(const ResolvedModel& model, size_t index);
 
 }  // namespace pipeline::cnn::detail

@@ -2,25 +2,9 @@
 
 #include <stdexcept>
 
+#include "nn/layers/layer_kind.h"
+
 namespace pipeline::cnn::detail {
-namespace {
-
-using Kind = proto::LayerSpec::KindCase;
-
-Kind kind_at(const ResolvedModel& model, size_t i) {
-  return i < model.layers.size() ? model.layers[i].spec.kind_case() : Kind::KIND_NOT_SET;
-}
-
-// conv/dense, ReLU, max-pool starting at `first`: the ReLU is fused into the first layer's
-// forward and undone on the pool's (smaller) output gradient.
-bool relu_before_max_pool(const ResolvedModel& model, size_t first) {
-  const Kind head = kind_at(model, first);
-  return (head == Kind::kConv || head == Kind::kDense) &&
-         kind_at(model, first + 1) == Kind::kRelu && kind_at(model, first + 2) == Kind::kPool &&
-         model.layers[first + 2].spec.pool().kind() == proto::POOL_MAX;
-}
-
-}  // namespace
 
 Net::Net(const ResolvedModel& model, const std::vector<LayerParameters>& params,
          const BuildContext& context)
@@ -35,60 +19,22 @@ Net::Net(const ResolvedModel& model, const std::vector<LayerParameters>& params,
   input_edge.value = memory(input_edge.desc, context.engine, DNNL_MEMORY_NONE);
   edges_.push_back(input_edge);
 
-  // Fuse: conv/dense + ReLU -> post-op; conv + ReLU + max-pool -> the ReLU is undone on the
-  // pooled gradient; batch norm + ReLU -> one primitive (fuse_norm_relu). Every other layer is an
-  // op of its own.
+  // Each layer's kind builds its op and decides what it fuses with the layers after it
+  // (conv/dense + ReLU -> post-op; conv + ReLU + max-pool -> the ReLU undone on the pooled
+  // gradient; batch norm + ReLU -> one primitive), and so how many layers the op consumed.
   bool earlier_parameters = false;
   for (size_t i = 0; i < model.layers.size(); ++i) {
     const ResolvedLayer& layer = model.layers[i];
-    Fusion fusion;
-    std::unique_ptr<LayerOp> op;
-    size_t consumed = 1;
-    switch (layer.spec.kind_case()) {
-      case Kind::kConv:
-      case Kind::kDense: {
-        fusion.relu = kind_at(model, i + 1) == Kind::kRelu;
-        fusion.is_logits = i + 1 == model.layers.size();
-        if (fusion.relu) {
-          consumed = 2;
-          fusion.relu_backward_here = !relu_before_max_pool(model, i);
-        }
-        op = layer.spec.has_conv() ? make_conv_op(layer, params[i], fusion)
-                                   : make_dense_op(layer, params[i], fusion);
-        break;
-      }
-      case Kind::kPool:
-        fusion.relu_backward_on_output = i >= 2 && relu_before_max_pool(model, i - 2);
-        op = make_pool_op(layer, fusion);
-        break;
-      case Kind::kRelu:
-        op = make_relu_op(layer);
-        break;
-      case Kind::kDropout:
-        op = make_dropout_op(layer);
-        break;
-      case Kind::kBatchnorm:
-        fusion.relu = kind_at(model, i + 1) == Kind::kRelu;
-        if (fusion.relu) consumed = 2;
-        op = make_batchnorm_op(layer, params[i], fusion);
-        break;
-      case Kind::kFlatten:
-        fusion.next_is_dense = kind_at(model, i + 1) == Kind::kDense;
-        op = make_flatten_op(layer, fusion);
-        break;
-      case Kind::KIND_NOT_SET:
-        throw std::invalid_argument("layer " + layer.name + " has no kind");
-    }
-
+    LayerBuild built = layer_kind_of(layer).build(model, i, params[i]);
     Edge out;
     edges_.back().needs_diff = earlier_parameters;
     forward_.set_layer(layer.name);
-    op->build_forward(context_, edges_.back(), out, forward_);
+    built.op->build_forward(context_, edges_.back(), out, forward_);
     edges_.push_back(out);
     names_.push_back(layer.name);
-    ops_.push_back(std::move(op));
+    ops_.push_back(std::move(built.op));
     earlier_parameters = earlier_parameters || params[i].weight != nullptr;
-    i += consumed - 1;
+    i += built.consumed - 1;
   }
 
   if (context.training) {

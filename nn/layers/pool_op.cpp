@@ -5,8 +5,10 @@
 // max and ReLU commute, so the mask dst > 0 of the pooled output is exactly the one that matters.
 #include <optional>
 
+#include "nn/layers/layer_kind.h"
 #include "nn/layers/layer_op.h"
 #include "nn/layers/max_pool_backward.h"
+#include "nn/layers/window_geometry.h"
 
 namespace pipeline::cnn::detail {
 namespace {
@@ -114,10 +116,44 @@ class PoolOp final : public LayerOp {
   std::string implementation_;
 };
 
+class PoolKind final : public LayerKind {
+ public:
+  proto::LayerSpec::KindCase kind_case() const override { return proto::LayerSpec::kPool; }
+  const char* name() const override { return "pool"; }
+  bool has_window() const override { return true; }
+
+  void resolve(ResolvedLayer& layer) const override {
+    const proto::PoolSpec& pool = layer.spec.pool();
+    if (layer.in.flat) fail_layer(layer, "pooling needs an image input, got flat features");
+    Window& w = layer.window;
+    w.kernel_rows = w.kernel_cols = or_default(pool.size(), 2);
+    w.stride_rows = w.stride_cols = or_default(pool.stride(), w.kernel_rows);
+    w.pad_top = w.pad_bottom = w.pad_left = w.pad_right = pool.pad();
+    if (pool.pad() >= static_cast<uint32_t>(w.kernel_rows)) {
+      fail_layer(layer, "padding must be smaller than the window");
+    }
+    layer.out.channels = layer.in.channels;
+    slide_window(layer);
+  }
+
+  std::string describe(const ResolvedLayer& layer) const override {
+    return std::string(layer.spec.pool().kind() == proto::POOL_AVG ? "avgpool " : "maxpool ") +
+           window_text(layer.window);
+  }
+
+  LayerBuild build(const ResolvedModel& model, size_t index,
+                   const LayerParameters& /*params*/) const override {
+    Fusion fusion;
+    fusion.relu_backward_on_output = index >= 2 && relu_before_max_pool(model, index - 2);
+    return {std::make_unique<PoolOp>(model.layers[index], fusion)};
+  }
+};
+
 }  // namespace
 
-std::unique_ptr<LayerOp> make_pool_op(const ResolvedLayer& layer, Fusion fusion) {
-  return std::make_unique<PoolOp>(layer, fusion);
+const LayerKind& pool_layer_kind() {
+  static const PoolKind kind;
+  return kind;
 }
 
 }  // namespace pipeline::cnn::detail

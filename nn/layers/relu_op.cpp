@@ -1,6 +1,7 @@
 // A ReLU that could not be fused into the layer before it (e.g. after batch-norm or pooling).
 #include <optional>
 
+#include "nn/layers/layer_kind.h"
 #include "nn/layers/layer_op.h"
 
 namespace pipeline::cnn::detail {
@@ -45,10 +46,24 @@ class ReluOp final : public LayerOp {
   std::optional<dnnl::eltwise_forward::primitive_desc> forward_pd_;
 };
 
+class ReluKind final : public LayerKind {
+ public:
+  proto::LayerSpec::KindCase kind_case() const override { return proto::LayerSpec::kRelu; }
+  const char* name() const override { return "relu"; }
+  void resolve(ResolvedLayer& /*layer*/) const override {}
+  std::string describe(const ResolvedLayer& /*layer*/) const override { return "relu"; }
+
+  LayerBuild build(const ResolvedModel& model, size_t index,
+                   const LayerParameters& /*params*/) const override {
+    return {std::make_unique<ReluOp>(model.layers[index])};
+  }
+};
+
 }  // namespace
 
-std::unique_ptr<LayerOp> make_relu_op(const ResolvedLayer& layer) {
-  return std::make_unique<ReluOp>(layer);
+const LayerKind& relu_layer_kind() {
+  static const ReluKind kind;
+  return kind;
 }
 
 }  // namespace pipeline::cnn::detail

@@ -10,7 +10,7 @@
 #include <stdexcept>
 
 #include "nn/model_spec.h"
-#include "pipeline/engine/text_limits.h"
+#include "pipeline/proto_text_limits.h"
 
 namespace pipeline::cnn {
 namespace {
@@ -132,8 +132,7 @@ proto::ModelSpec LoadModelSpec(const std::string& model, int classes) {
   text << file.rdbuf();
   // Refused before protobuf parses: nesting that would overflow its stack, and names that are
   // not UTF-8 (they would make every checkpoint of the run unreadable).
-  const std::vector<Diagnostic> limits = CheckProtoTextLimits(text.str(), model);
-  if (!limits.empty()) throw std::runtime_error(limits.front().format());
+  RequireProtoTextWithinLimits(text.str(), model);
   proto::ModelSpec spec;
   google::protobuf::TextFormat::Parser parser;
   FirstError error;
