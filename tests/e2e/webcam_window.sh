@@ -41,8 +41,12 @@ for _ in $(seq 200); do
   sleep 0.05
 done
 # Screenshots every half second while the clip plays (4 s): on a loaded machine the first frame
-# may take a while to be painted, so the check below looks at the best of them.
-for shot in 1 2 3 4 5 6; do
+# may take a while to be painted, so the check below looks at the best of them. Under the
+# sanitizers (PIPELINE_SANITIZED) the first frame comes seconds later: shots go on for 20 s, or
+# until the run ends.
+shots=6
+[[ -n ${PIPELINE_SANITIZED:-} ]] && shots=40
+for shot in $(seq "$shots"); do
   sleep 0.5
   kill -0 "$run" 2>/dev/null || break
   xwd -root -silent -out "$WORK/screen$shot.xwd" || echo "xwd failed" >>"$WORK/out.txt"
@@ -57,7 +61,13 @@ cat "$work/out.txt"
 grep -q "^exit code 0$" "$work/out.txt" || fail "webcam.graph did not end with exit code 0"
 grep -q "camera_source: clip.avi; " "$work/out.txt" || fail "the clip was not read to its end"
 shown=$(sed -n 's/^display: \([0-9]*\) frames.*/\1/p' "$work/out.txt")
-[[ -n "$shown" && "$shown" -ge 10 ]] || fail "expected at least 10 of the 40 frames shown, got '${shown}'"
+# How many frames keep up with the clip's 10 frames/s is a speed check: under the sanitizers
+# (PIPELINE_SANITIZED, ctest --preset asan) classifying a frame takes longer than the next one
+# takes to arrive and the camera drops the rest, so there one shown frame is enough.
+min_shown=10
+[[ -n ${PIPELINE_SANITIZED:-} ]] && min_shown=1
+[[ -n "$shown" && "$shown" -ge $min_shown ]] ||
+  fail "expected at least $min_shown of the 40 frames shown, got '${shown}'"
 
 # The screenshot: XWD, a big-endian header (its size in the first word, the colour-map entry
 # count in word 19, 12 bytes each) then the pixels. An empty screen or a blank window is one or
