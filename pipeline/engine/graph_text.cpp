@@ -5,8 +5,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <iterator>
 #include <memory>
-#include <regex>
+#include <optional>
 #include <utility>
 
 #include "pipeline/engine/spelling.h"
@@ -69,8 +70,11 @@ std::string ExplainUnknownField(const std::string& message, std::string& field_n
 // them (so that it goes on and finds them all), and it reports each one as a warning.
 class DiagnosticCollector : public gp::io::ErrorCollector {
  public:
-  DiagnosticCollector(const SourceText& source, std::string file, std::vector<Diagnostic>& out)
-      : source_(source), file_(std::move(file)), out_(out) {}
+  // `first_line`: the 0-based line of the whole text where the parsed text starts (a statement
+  // re-parsed on its own is given from its first line on, not as the whole text).
+  DiagnosticCollector(const SourceText& source, std::string file, std::vector<Diagnostic>& out,
+                      int first_line)
+      : source_(source), file_(std::move(file)), out_(out), first_line_(first_line) {}
 
   void AddError(int line, gp::io::ColumnNumber column, const std::string& message) override {
     add(line, column, message, false);
@@ -81,7 +85,7 @@ class DiagnosticCollector : public gp::io::ErrorCollector {
 
  private:
   void add(int line, int column, const std::string& message, bool warning) {
-    SourcePosition position = source_.FromProtobuf(line, column);
+    SourcePosition position = source_.FromProtobuf(line + first_line_, column);
     std::string field_name;
     std::string text = ExplainUnknownField(message, field_name);
     if (text.empty() && warning) return;  // nothing else protobuf warns about matters here
@@ -108,13 +112,14 @@ class DiagnosticCollector : public gp::io::ErrorCollector {
   const SourceText& source_;
   std::string file_;
   std::vector<Diagnostic>& out_;
+  int first_line_;
 };
 
 std::vector<Diagnostic> ParseOnce(const std::string& text, const SourceText& source,
                                   const std::string& file, gp::Message& message,
-                                  gp::TextFormat::ParseInfoTree* tree) {
+                                  gp::TextFormat::ParseInfoTree* tree, int first_line = 0) {
   std::vector<Diagnostic> errors;
-  DiagnosticCollector collector(source, file, errors);
+  DiagnosticCollector collector(source, file, errors, first_line);
   gp::TextFormat::Parser parser;
   parser.RecordErrorsTo(&collector);
   parser.WriteLocationsTo(tree);
@@ -163,14 +168,16 @@ std::vector<std::pair<size_t, size_t>> TopLevelStatements(std::string_view text)
   return statements;
 }
 
-// `text` with everything outside [begin, end) blanked, keeping newlines and tabs so that every
-// position inside the range is unchanged.
-std::string KeepOnly(const std::string& text, size_t begin, size_t end) {
-  std::string masked = text;
-  for (size_t i = 0; i < masked.size(); ++i) {
-    if ((i < begin || i >= end) && masked[i] != '\n' && masked[i] != '\t') masked[i] = ' ';
+// The text of [begin, end) from the start of its first line (`line_start`), with what comes
+// before `begin` on that line blanked, keeping tabs: protobuf then counts the same columns as in
+// the whole text, and its lines are off by the statement's first line only. Copying just this
+// span (not the whole text, masked) keeps re-parsing every statement linear in the text's size.
+std::string StatementText(std::string_view text, size_t line_start, size_t begin, size_t end) {
+  std::string statement(text.substr(line_start, end - line_start));
+  for (size_t i = 0; i < begin - line_start; ++i) {
+    if (statement[i] != '\t') statement[i] = ' ';
   }
-  return masked;
+  return statement;
 }
 
 }  // namespace
@@ -272,8 +279,17 @@ std::vector<Diagnostic> ParseTextProto(const std::string& text, const std::strin
     for (const auto& [begin, end] : statements) {
       std::unique_ptr<gp::Message> scratch(message.New());
       gp::TextFormat::ParseInfoTree scratch_tree;
-      for (auto& error :
-           ParseOnce(KeepOnly(text, begin, end), source, file, *scratch, &scratch_tree)) {
+      const SourcePosition first = source.position_of(begin);
+      const size_t line_start = begin - static_cast<size_t>(first.column - 1);
+      for (auto& error : ParseOnce(StatementText(text, line_start, begin, end), source, file,
+                                   *scratch, &scratch_tree, first.line - 1)) {
+        // A statement cut short meets the end of its own text, where the next one starts; the
+        // error is that of the whole text with the rest blanked: at the end of the file.
+        if (end < text.size() && source.offset_of({error.line, error.column}) >= end) {
+          const SourcePosition last = source.position_of(text.size());
+          error.line = last.line;
+          error.column = last.column;
+        }
         errors.push_back(std::move(error));
       }
     }
@@ -290,26 +306,80 @@ std::vector<Diagnostic> ParseTextProto(const std::string& text, const std::strin
   return errors;
 }
 
+namespace {
+
+size_t SkipSpaces(std::string_view text, size_t offset) {
+  while (offset < text.size() && std::isspace(static_cast<unsigned char>(text[offset]))) ++offset;
+  return offset;
+}
+
+// The name of a `stage { ... name: "x" ... }` statement read from its text, or "" when it is not
+// a stage block or names none: the first `name: "..."` directly inside the block (a Param has no
+// `name` field). A scanner, not std::regex: libstdc++'s regex recurses once per character
+// matched, and a long name overflowed the stack.
+std::string StageNameOf(std::string_view statement) {
+  size_t offset = 0;
+  while (offset < statement.size() && IsWordChar(statement[offset])) ++offset;
+  if (statement.substr(0, offset) != "stage") return "";
+  offset = SkipSpaces(statement, offset);
+  if (offset < statement.size() && statement[offset] == ':')
+    offset = SkipSpaces(statement, offset + 1);
+  if (offset >= statement.size() || statement[offset] != '{') return "";
+  int depth = 1;
+  ++offset;
+  while (offset < statement.size()) {
+    const char c = statement[offset];
+    if (c == '#') {
+      while (offset < statement.size() && statement[offset] != '\n') ++offset;
+    } else if (IsQuote(c)) {
+      offset = SkipString(statement, offset);
+    } else if (IsWordStart(c)) {
+      const size_t start = offset;
+      while (offset < statement.size() && IsWordChar(statement[offset])) ++offset;
+      if (depth != 1 || statement.substr(start, offset - start) != "name") continue;
+      size_t value = SkipSpaces(statement, offset);
+      if (value >= statement.size() || statement[value] != ':') continue;
+      value = SkipSpaces(statement, value + 1);
+      if (value >= statement.size() || statement[value] != '"') continue;
+      // Only a plain string: with escapes it is not the name as written.
+      const size_t close = statement.find_first_of("\"\\\n", value + 1);
+      if (close == std::string_view::npos || statement[close] != '"') return "";
+      return std::string(statement.substr(value + 1, close - value - 1));
+    } else {
+      if (c == '{' || c == '<' || c == '[') ++depth;
+      if ((c == '}' || c == '>' || c == ']') && --depth == 0) return "";
+      ++offset;
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
 void NameStagesOfSyntaxErrors(const std::string& text, std::vector<Diagnostic>& errors) {
-  // The parse failed, so the name is read from the text: the first `name: "..."` of the block
-  // (a Param has no `name` field, so within a stage block that is the stage's).
-  static const std::regex kStageStart(R"(^stage\s*:?\s*\{)");
-  static const std::regex kName(R"re((^|[\s{])name\s*:\s*"([^"\\\n]*)")re");
+  // The parse failed, so the name is read from the text.
   const SourceText source(text);
   const auto statements = TopLevelStatements(text);
+  std::vector<std::optional<std::string>> names(statements.size());  // found so far
   for (Diagnostic& error : errors) {
     if (!error.stage.empty() || error.line < 1) continue;
     const size_t offset = source.offset_of({error.line, error.column});
-    for (const auto& [begin, end] : statements) {
-      // An error at the very end of the text belongs to the last statement.
-      if (offset < begin || (offset >= end && end != text.size())) continue;
-      const std::string statement = text.substr(begin, end - begin);
-      std::smatch name;
-      if (std::regex_search(statement, kStageStart) && std::regex_search(statement, name, kName)) {
-        error.stage = name[2];
-      }
-      break;
+    // The statement holding the error: the last one starting at or before it (a binary search,
+    // as a file may hold a million statements, each with an error). An error at the very end of
+    // the text belongs to the last statement.
+    auto holder = std::upper_bound(statements.begin(), statements.end(), offset,
+                                   [](size_t value, const std::pair<size_t, size_t>& statement) {
+                                     return value < statement.first;
+                                   });
+    if (holder == statements.begin()) continue;
+    const size_t index = static_cast<size_t>(std::prev(holder) - statements.begin());
+    const auto [begin, end] = statements[index];
+    if (offset >= end && end != text.size()) continue;
+    // Each statement is searched once: one block may hold thousands of unknown fields.
+    if (!names[index].has_value()) {
+      names[index] = StageNameOf(std::string_view(text).substr(begin, end - begin));
     }
+    if (!names[index]->empty()) error.stage = *names[index];
   }
 }
 

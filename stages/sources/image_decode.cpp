@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -132,6 +134,34 @@ std::optional<cv::Size> PeekTiff(std::string_view b) {
   return SizeOf(*width, *height);
 }
 
+// The pixels of one strip or tile, as OpenCV's TIFF reader allocates a buffer for it before
+// decoding: TileWidth x TileLength, or the width x RowsPerStrip, where RowsPerStrip is taken as
+// written even when it is more than the height (a 55044x2 image with 14850 rows per strip
+// allocated 3.2 GB: fuzz_image_header). 0 when the header does not say.
+int64_t TiffStripPixels(std::string_view b) {
+  const bool little = Byte(b, 0) == 'I';
+  auto u16 = [&](size_t at) { return little ? Le16(b, at) : Be16(b, at); };
+  auto u32 = [&](size_t at) { return little ? Le32(b, at) : Be32(b, at); };
+  if (b.size() < 8) return 0;
+  const size_t ifd = u32(4);
+  if (ifd + 2 > b.size()) return 0;
+  const uint32_t entries = u16(ifd);
+  int64_t width = 0, rows_per_strip = 0, tile_width = 0, tile_length = 0;
+  for (uint32_t i = 0; i < entries; ++i) {
+    const size_t entry = ifd + 2 + 12 * size_t{i};
+    if (entry + 12 > b.size()) break;
+    const uint32_t tag = u16(entry), type = u16(entry + 2);
+    if (type != 3 && type != 4) continue;
+    const int64_t value = type == 3 ? u16(entry + 8) : u32(entry + 8);
+    // As in PeekTiff, the first of a duplicated tag counts (libtiff's choice).
+    if (tag == 256 && width == 0) width = value;
+    if (tag == 278 && rows_per_strip == 0) rows_per_strip = value > INT32_MAX ? 0 : value;
+    if (tag == 322 && tile_width == 0) tile_width = value;
+    if (tag == 323 && tile_length == 0) tile_length = value;
+  }
+  return std::max(width * rows_per_strip, tile_width * tile_length);
+}
+
 std::optional<cv::Size> PeekWebp(std::string_view b) {
   if (b.size() < 30) return std::nullopt;
   const std::string_view chunk = b.substr(12, 4);
@@ -249,6 +279,11 @@ DecodedImage DecodeImageBytes(std::string_view bytes, const DecodeOptions& optio
     if (pixels > options.max_pixels) {
       return Failure(std::to_string(size->width) + "x" + std::to_string(size->height) +
                      " pixels is more than max_pixels (" + std::to_string(options.max_pixels) +
+                     ")");
+    }
+    if (format == Format::kTiff && TiffStripPixels(bytes) > options.max_pixels) {
+      return Failure("TIFF strips or tiles of " + std::to_string(TiffStripPixels(bytes)) +
+                     " pixels are more than max_pixels (" + std::to_string(options.max_pixels) +
                      ")");
     }
   }

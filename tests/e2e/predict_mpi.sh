@@ -5,6 +5,7 @@
 #
 # Skips (exit 77) when the binary was built without MPI or mpirun is missing.
 set -euo pipefail
+source "$(dirname "$0")/lib/mpi_sanitizer.sh"
 source "$(dirname "$0")/lib/quick_checkpoint.sh"
 if [[ "${PIPELINE_HAVE_MPI:-0}" != "1" ]] || ! command -v mpirun >/dev/null; then
   echo "SKIP: built without MPI or no mpirun"

@@ -23,6 +23,7 @@
 #
 # Environment (set by ctest): PIPELINE, SOURCE_DIR, BUILD_DIR, MNIST_DIR.
 set -uo pipefail
+source "$(dirname "$0")/lib/mpi_sanitizer.sh"
 : "${PIPELINE:?}" "${SOURCE_DIR:?}" "${BUILD_DIR:?}" "${MNIST_DIR:?}"
 unset PIPELINE_PLUGIN_PATH
 readme="$SOURCE_DIR/README.md"

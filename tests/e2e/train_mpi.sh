@@ -10,6 +10,7 @@
 # Skips (exit 77) when the binary was built without MPI or mpirun is missing.
 # Environment (set by ctest): PIPELINE (the built binary), SOURCE_DIR, MNIST_DIR, PIPELINE_HAVE_MPI.
 set -euo pipefail
+source "$(dirname "$0")/lib/mpi_sanitizer.sh"
 : "${PIPELINE:?}" "${SOURCE_DIR:?}" "${MNIST_DIR:?}"
 if [[ "${PIPELINE_HAVE_MPI:-0}" != "1" ]] || ! command -v mpirun >/dev/null; then
   echo "SKIP: built without MPI (PIPELINE_MPI off or libopenmpi-dev missing) or no mpirun"

@@ -18,11 +18,15 @@ for tool in xvfb-run xwininfo xwd; do
     fail "$tool is not installed: run scripts/install_deps.sh (packages xvfb, xauth, x11-utils, x11-apps)"
 done
 
-# A 4 s clip at 10 frames/s: the fixture photos, twice.
+# A 4 s clip at 10 frames/s: the fixture photos, twice. Under the sanitizers (PIPELINE_SANITIZED)
+# a frame takes seconds to classify and paint, so the same 40 frames play at 2 frames/s (20 s),
+# long enough for the screenshots below to catch one on screen.
+fps=10
+[[ -n ${PIPELINE_SANITIZED:-} ]] && fps=2
 fixtures="$SOURCE_DIR/data/fixtures/photos"
 cat >"$work/make_clip.graph" <<GRAPH
 stage { name: "photos" plugin: "image_source" param { key: "path" value: "$fixtures,$fixtures" } }
-stage { name: "clip" plugin: "video_writer" input: "photos" param { key: "path" value: "$work/clip.avi" } param { key: "fps" value: "10" } }
+stage { name: "clip" plugin: "video_writer" input: "photos" param { key: "path" value: "$work/clip.avi" } param { key: "fps" value: "$fps" } }
 GRAPH
 "$PIPELINE" run "$work/make_clip.graph" >/dev/null
 quick_checkpoint
@@ -41,8 +45,12 @@ for _ in $(seq 200); do
   sleep 0.05
 done
 # Screenshots every half second while the clip plays (4 s): on a loaded machine the first frame
-# may take a while to be painted, so the check below looks at the best of them.
-for shot in 1 2 3 4 5 6; do
+# may take a while to be painted, so the check below looks at the best of them. Under the
+# sanitizers (PIPELINE_SANITIZED) the clip lasts 20 s: shots go on for as long, or until the run
+# ends.
+shots=6
+[[ -n ${PIPELINE_SANITIZED:-} ]] && shots=40
+for shot in $(seq "$shots"); do
   sleep 0.5
   kill -0 "$run" 2>/dev/null || break
   xwd -root -silent -out "$WORK/screen$shot.xwd" || echo "xwd failed" >>"$WORK/out.txt"
@@ -59,7 +67,13 @@ cat "$work/out.txt"
 grep -q "^exit code 0$" "$work/out.txt" || fail "webcam.graph did not end with exit code 0"
 grep -q "camera_source: clip.avi; " "$work/out.txt" || fail "the clip was not read to its end"
 shown=$(sed -n 's/^display: \([0-9]*\) frames.*/\1/p' "$work/out.txt")
-[[ -n "$shown" && "$shown" -ge 10 ]] || fail "expected at least 10 of the 40 frames shown, got '${shown}'"
+# How many frames keep up with the clip's frame rate is a speed check: under the sanitizers
+# (PIPELINE_SANITIZED, ctest --preset asan) classifying a frame takes longer than the next one
+# takes to arrive and the camera drops the rest, so there one shown frame is enough.
+min_shown=10
+[[ -n ${PIPELINE_SANITIZED:-} ]] && min_shown=1
+[[ -n "$shown" && "$shown" -ge $min_shown ]] ||
+  fail "expected at least $min_shown of the 40 frames shown, got '${shown}'"
 # Qt, behind the window, must be driven from the main thread; from any other it warned at exit
 # ("QObject::killTimer: Timers cannot be stopped from another thread").
 if grep -q "QObject::\|Timers cannot be stopped" "$work/out.txt"; then

@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <string>
 
 #include "graph_test_stages.h"
 
@@ -90,6 +92,71 @@ TEST(GraphSyntax, UnclosedBlockIsReportedAtTheEnd) {
   EXPECT_EQ(result.errors[0].message,
             "syntax error: expected identifier, got: the end of the file");
   EXPECT_EQ(result.errors[0].stage, "a");  // the block left open
+}
+
+TEST(GraphSyntax, AStatementAfterATabKeepsItsColumn) {
+  // The second statement is re-parsed on its own, from the start of its line: the tab before it
+  // must count as it does in the whole text (protobuf's 8 columns, one for us).
+  const LoadResult result = Load("stage { plugin: 1 }\tstage { plugin: 2 }\n");
+  ASSERT_EQ(result.errors.size(), 2u) << Describe(result.errors);
+  EXPECT_EQ(result.errors[0].column, 17);
+  EXPECT_EQ(result.errors[1].line, 1);
+  EXPECT_EQ(result.errors[1].column, 37);
+  EXPECT_THAT(result.errors[1].message, HasSubstr("expected string"));
+}
+
+TEST(GraphSyntax, AStatementCutShortIsReportedAtTheEnd) {
+  // The second `stage` alone runs into the end of its text: as when the rest of the file is blank,
+  // the error is at the end of the file (and the whole-text parse's error at the next statement
+  // stays).
+  const LoadResult result = Load(Lines({
+      "stage { name: \"a\" plugin: \"numbers\" } stage",  // 1
+      "stage { name: \"b\" plugin: \"collect\" input: \"a\" }",
+  }));
+  ASSERT_EQ(result.errors.size(), 2u) << Describe(result.errors);
+  EXPECT_EQ(result.errors[0].line, 2);
+  EXPECT_EQ(result.errors[1].line, 3);
+  EXPECT_EQ(result.errors[1].column, 1);
+  EXPECT_THAT(result.errors[1].message, HasSubstr("syntax error: expected \"{\""));
+}
+
+TEST(GraphSyntax, ManyBrokenStatementsTakeLinearTime) {
+  // Each statement used to be re-parsed with the whole text around it (blanked): 20,000 broken
+  // stages took minutes (fuzz_graph_text's timeout). Now each is parsed alone; seconds would
+  // still be plenty under a sanitizer.
+  std::string text;
+  for (int i = 0; i < 20000; ++i) {
+    text += "stage { name: \"s" + std::to_string(i) + "\" plugin: 1 bogus: 2 }\n";
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const LoadResult result = Load(text);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_EQ(result.errors.size(), 20000u);
+  EXPECT_EQ(result.errors.back().line, 20000);
+  EXPECT_EQ(result.errors.back().stage, "s19999");
+  EXPECT_LT(seconds, 30.0);
+}
+
+TEST(GraphSyntax, ALongStageNameIsNamedWithoutOverflowingTheStack) {
+  // The stage of a syntax error was found with std::regex, which recursed once per character of
+  // the name: 60,000 of them overflowed the stack (fuzz_graph_text under ASan).
+  const std::string name(300000, 'n');
+  const LoadResult result = Load("stage { name: \"" + name + "\" plugin: 1 }\n");
+  ASSERT_EQ(result.errors.size(), 1u) << Describe(result.errors);
+  EXPECT_EQ(result.errors[0].stage, name);
+}
+
+TEST(GraphSyntax, TheStageOfAnErrorIsItsOwnNameNotAParamsOrAString) {
+  const LoadResult result = Load(Lines({
+      "stage {",                                                             // 1
+      "  input: \"name: \\\"no\\\"\" param { key: \"name\" value: \"x\" }",  // 2
+      "  # name: \"comment\"",                                               // 3
+      "  name : \"yes\" plugin: 1",                                          // 4
+      "}",
+  }));
+  ASSERT_EQ(result.errors.size(), 1u) << Describe(result.errors);
+  EXPECT_EQ(result.errors[0].stage, "yes");
 }
 
 TEST(GraphSyntax, UnterminatedStringIsReportedOnItsLine) {

@@ -44,6 +44,21 @@ TEST(HostileImage, TiffDuplicateSizeTagsCountAsLibtiffCountsThem) {
               HasSubstr("50000x50000 pixels is more than max_pixels"));
 }
 
+TEST(HostileImage, TiffStripsOrTilesBiggerThanMaxPixelsAreRefused) {
+  // OpenCV allocates a whole strip (width x RowsPerStrip, even past the height) or tile before
+  // decoding: a 55044x2 image with 14850 rows per strip asked for 3.2 GB (fuzz_image_header).
+  const std::string strips = Tiff({{256, 55044}, {257, 2}, {278, 14850}, {279, 8}});
+  EXPECT_THAT(DecodeImageBytes(strips, SmallLimit()).error,
+              HasSubstr("TIFF strips or tiles of 817403400 pixels are more than max_pixels"));
+  const std::string tiles = Tiff({{256, 16}, {257, 16}, {322, 4096}, {323, 4096}});
+  EXPECT_THAT(DecodeImageBytes(tiles, SmallLimit()).error,
+              HasSubstr("TIFF strips or tiles of 16777216 pixels"));
+  // "One strip" (2^32-1 rows per strip) is the height, not a huge strip.
+  const std::string one_strip = Tiff({{256, 16}, {257, 16}, {278, 0xFFFFFFFF}});
+  EXPECT_THAT(DecodeImageBytes(one_strip, SmallLimit()).error,
+              ::testing::Not(HasSubstr("strips or tiles")));
+}
+
 TEST(HostileImage, FormatsWhoseHeaderIsNotCheckedAreRefused) {
   const std::vector<std::pair<std::string, std::string>> files = {
       {"BigTIFF", std::string("II+\0\x08\0\0\0", 8) + std::string(64, '\0')},
