@@ -151,8 +151,32 @@ int64_t TiffStripPixels(std::string_view b) {
     const size_t entry = ifd + 2 + 12 * size_t{i};
     if (entry + 12 > b.size()) break;
     const uint32_t tag = u16(entry), type = u16(entry + 2);
-    if (type != 3 && type != 4) continue;
-    const int64_t value = type == 3 ? u16(entry + 8) : u32(entry + 8);
+    // libtiff takes these tags in any integer type (a RowsPerStrip stored as SSHORT, type 8,
+    // allocated 3.2 GB as surely as a SHORT: fuzz_image_header); negative values it refuses.
+    int64_t value = 0;
+    switch (type) {
+      case 1:
+        value = static_cast<uint8_t>(Byte(b, entry + 8));
+        break;  // BYTE
+      case 6:
+        value = static_cast<int8_t>(Byte(b, entry + 8));
+        break;  // SBYTE
+      case 3:
+        value = u16(entry + 8);
+        break;  // SHORT
+      case 8:
+        value = static_cast<int16_t>(u16(entry + 8));
+        break;  // SSHORT
+      case 4:
+        value = u32(entry + 8);
+        break;  // LONG
+      case 9:
+        value = static_cast<int32_t>(u32(entry + 8));
+        break;  // SLONG
+      default:
+        continue;
+    }
+    if (value < 0) continue;
     // As in PeekTiff, the first of a duplicated tag counts (libtiff's choice).
     if (tag == 256 && width == 0) width = value;
     if (tag == 278 && rows_per_strip == 0) rows_per_strip = value > INT32_MAX ? 0 : value;

@@ -59,6 +59,24 @@ TEST(HostileImage, TiffStripsOrTilesBiggerThanMaxPixelsAreRefused) {
               ::testing::Not(HasSubstr("strips or tiles")));
 }
 
+TEST(HostileImage, TiffStripsAreMeasuredWhateverIntegerTypeTheTagUses) {
+  // libtiff reads RowsPerStrip from any integer type; the check read only SHORT and LONG, so the
+  // same 3.2 GB strip written as SSHORT (type 8) got through (fuzz_image_header).
+  std::string tiff = Tiff({{256, 55044}, {257, 2}, {278, 14850}, {279, 8}});
+  const size_t rows_per_strip_type = 8 + 2 + 2 * 12 + 2;  // the third entry's type field
+  for (const uint32_t type : {3u, 8u, 9u}) {              // SHORT, SSHORT, SLONG
+    tiff.replace(rows_per_strip_type, 2, Le16(type));
+    EXPECT_THAT(DecodeImageBytes(tiff, SmallLimit()).error,
+                HasSubstr("TIFF strips or tiles of 817403400 pixels"))
+        << "type " << type;
+  }
+  // A negative SSHORT, which libtiff refuses, does not count as a size.
+  tiff.replace(rows_per_strip_type, 2, Le16(8));
+  tiff.replace(rows_per_strip_type + 6, 4, Le32(0xFFFF));
+  EXPECT_THAT(DecodeImageBytes(tiff, SmallLimit()).error,
+              ::testing::Not(HasSubstr("strips or tiles")));
+}
+
 TEST(HostileImage, FormatsWhoseHeaderIsNotCheckedAreRefused) {
   const std::vector<std::pair<std::string, std::string>> files = {
       {"BigTIFF", std::string("II+\0\x08\0\0\0", 8) + std::string(64, '\0')},
