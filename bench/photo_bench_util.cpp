@@ -145,10 +145,10 @@ std::vector<PredictionCsvRow> ReadPredictionsCsv(const std::string& path) {
   std::vector<PredictionCsvRow> rows;
   while (std::getline(file, line)) {
     const std::vector<std::string> f = SplitCsvLine(line);
-    if (f.size() != 7)
+    if (f.size() != 8)
       throw std::runtime_error(path + ": row with " + std::to_string(f.size()) +
                                " fields: " + line);
-    rows.push_back({f[0], f[1], f[2], f[3], f[4], f[5], f[6]});
+    rows.push_back({f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]});
   }
   return rows;
 }

@@ -20,7 +20,7 @@ RunResult RunGraphText(const std::string& graph_text, int threads,
 std::string ProfileLines(const RunResult& result);
 
 struct PredictionCsvRow {
-  std::string file, digits, confidence, top3, boxes, label, error;
+  std::string file, digits, confidence, top3, boxes, rows, label, error;
 };
 
 // The rows of a CSV written by the `predictions` stage (header skipped).
