@@ -66,7 +66,11 @@ void route_2x2(const ChannelBlockedLayout& in, const ChannelBlockedLayout& out, 
 }
 
 // route_2x2 for 16-channel blocks (nChw16c) with AVX-512: one vector per pixel. Compiled for
-// AVX-512 whatever the build's baseline; called only after a CPU check.
+// AVX-512 whatever the build's baseline; called only after a CPU check. Written with GCC's
+// `#pragma GCC target`, which clang does not apply to the lambdas: clang builds only the fuzz
+// targets here (the product is built with GCC), and they take the portable path below.
+#if defined(__GNUC__) && !defined(__clang__)
+#define PIPELINE_MAX_POOL_AVX512 1
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512bw,avx512vl")
 #pragma GCC diagnostic push
@@ -132,6 +136,9 @@ void route_2x2_block16_avx512(const ChannelBlockedLayout& in, const ChannelBlock
 }
 #pragma GCC diagnostic pop
 #pragma GCC pop_options
+#else
+#define PIPELINE_MAX_POOL_AVX512 0
+#endif
 
 // Any window: each window's gradient goes to the first input equal to its output.
 template <typename T>
@@ -219,12 +226,16 @@ void max_pool_backward(const ChannelBlockedLayout& in, const ChannelBlockedLayou
                           window.stride_rows == 2 && window.stride_cols == 2 &&
                           window.pad_top == 0 && window.pad_left == 0 && out.rows * 2 == in.rows &&
                           out.cols * 2 == in.cols;
+#if PIPELINE_MAX_POOL_AVX512
   static const bool avx512 = __builtin_cpu_supports("avx512f") &&
                              __builtin_cpu_supports("avx512bw") &&
                              __builtin_cpu_supports("avx512vl");
   if (two_by_two && in.block == 16 && avx512) {
     route_2x2_block16_avx512(in, out, relu_mask, bf16, src, dst, diff_dst, diff_src);
-  } else if (two_by_two && bf16) {
+    return;
+  }
+#endif
+  if (two_by_two && bf16) {
     route_2x2(in, out, relu_mask, static_cast<const uint16_t*>(src),
               static_cast<const uint16_t*>(dst), static_cast<const uint16_t*>(diff_dst),
               static_cast<uint16_t*>(diff_src));
