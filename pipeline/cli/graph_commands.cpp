@@ -82,9 +82,9 @@ int RunCommand(const CliSetup& setup, const std::vector<std::string>& args) {
   });
   main_thread.serve();
   runner.join();
-  if (failure) std::rethrow_exception(failure);
   std::signal(SIGINT, previous_int);
   std::signal(SIGTERM, previous_term);
+  if (failure) std::rethrow_exception(failure);
 
   if (profile) PrintProfile(result);
   if (!result.ok) {

@@ -108,27 +108,73 @@ JpegLayout ParseJpeg(std::string_view b) {
   return layout;
 }
 
+// A classic TIFF's first IFD: its byte order and entries (tag, type, count, and where the
+// entry's inline value sits); `complete` is false when the table runs past the end of the file.
+struct TiffEntry {
+  uint32_t tag = 0, type = 0, count = 0;
+  size_t value_at = 0;
+};
+struct TiffIfd {
+  bool little = true;
+  std::vector<TiffEntry> entries;
+  bool complete = true;
+
+  uint32_t U16(std::string_view b, size_t at) const { return little ? Le16(b, at) : Be16(b, at); }
+  uint32_t U32(std::string_view b, size_t at) const { return little ? Le32(b, at) : Be32(b, at); }
+
+  // A single integer value as libtiff reads it, whichever integer type it is stored as (BYTE,
+  // SBYTE, SHORT, SSHORT, LONG, SLONG); nullopt for other types.
+  std::optional<int64_t> Integer(std::string_view b, const TiffEntry& entry) const {
+    switch (entry.type) {
+      case 1:
+        return static_cast<uint8_t>(Byte(b, entry.value_at));
+      case 6:
+        return static_cast<int8_t>(Byte(b, entry.value_at));
+      case 3:
+        return U16(b, entry.value_at);
+      case 8:
+        return static_cast<int16_t>(U16(b, entry.value_at));
+      case 4:
+        return U32(b, entry.value_at);
+      case 9:
+        return static_cast<int32_t>(U32(b, entry.value_at));
+      default:
+        return std::nullopt;
+    }
+  }
+};
+
+std::optional<TiffIfd> ReadTiffIfd(std::string_view b) {
+  if (b.size() < 8) return std::nullopt;
+  TiffIfd ifd;
+  ifd.little = Byte(b, 0) == 'I';
+  const size_t start = ifd.U32(b, 4);
+  if (start + 2 > b.size()) return std::nullopt;
+  const uint32_t count = ifd.U16(b, start);
+  for (uint32_t i = 0; i < count; ++i) {
+    const size_t at = start + 2 + 12 * size_t{i};
+    if (at + 12 > b.size()) {
+      ifd.complete = false;
+      break;
+    }
+    ifd.entries.push_back({ifd.U16(b, at), ifd.U16(b, at + 2), ifd.U32(b, at + 4), at + 8});
+  }
+  return ifd;
+}
+
 // The first IFD's ImageWidth (256) and ImageLength (257), read as libtiff reads them: the first
 // entry of a tag counts (libtiff ignores later duplicates), and only SHORT or LONG single values
 // are taken (anything else makes the header "corrupt" here rather than guessed at).
 std::optional<cv::Size> PeekTiff(std::string_view b) {
-  const bool little = Byte(b, 0) == 'I';
-  auto u16 = [&](size_t at) { return little ? Le16(b, at) : Be16(b, at); };
-  auto u32 = [&](size_t at) { return little ? Le32(b, at) : Be32(b, at); };
-  if (b.size() < 8) return std::nullopt;
-  const size_t ifd = u32(4);
-  if (ifd + 2 > b.size()) return std::nullopt;
-  const uint32_t entries = u16(ifd);
+  const std::optional<TiffIfd> ifd = ReadTiffIfd(b);
+  if (!ifd || !ifd->complete) return std::nullopt;
   std::optional<uint32_t> width, height;
-  for (uint32_t i = 0; i < entries; ++i) {
-    const size_t entry = ifd + 2 + 12 * size_t{i};
-    if (entry + 12 > b.size()) return std::nullopt;
-    const uint32_t tag = u16(entry), type = u16(entry + 2), count = u32(entry + 4);
-    if (tag != 256 && tag != 257) continue;
-    std::optional<uint32_t>& field = tag == 256 ? width : height;
+  for (const TiffEntry& entry : ifd->entries) {
+    if (entry.tag != 256 && entry.tag != 257) continue;
+    std::optional<uint32_t>& field = entry.tag == 256 ? width : height;
     if (field) continue;  // a duplicate
-    if (count != 1 || (type != 3 && type != 4)) return std::nullopt;
-    field = type == 3 ? u16(entry + 8) : u32(entry + 8);  // SHORT or LONG
+    if (entry.count != 1 || (entry.type != 3 && entry.type != 4)) return std::nullopt;
+    field = static_cast<uint32_t>(*ifd->Integer(b, entry));  // SHORT or LONG
   }
   if (!width || !height) return std::nullopt;
   return SizeOf(*width, *height);
@@ -139,49 +185,19 @@ std::optional<cv::Size> PeekTiff(std::string_view b) {
 // written even when it is more than the height (a 55044x2 image with 14850 rows per strip
 // allocated 3.2 GB: fuzz_image_header). 0 when the header does not say.
 int64_t TiffStripPixels(std::string_view b) {
-  const bool little = Byte(b, 0) == 'I';
-  auto u16 = [&](size_t at) { return little ? Le16(b, at) : Be16(b, at); };
-  auto u32 = [&](size_t at) { return little ? Le32(b, at) : Be32(b, at); };
-  if (b.size() < 8) return 0;
-  const size_t ifd = u32(4);
-  if (ifd + 2 > b.size()) return 0;
-  const uint32_t entries = u16(ifd);
+  const std::optional<TiffIfd> ifd = ReadTiffIfd(b);
+  if (!ifd) return 0;
   int64_t width = 0, rows_per_strip = 0, tile_width = 0, tile_length = 0;
-  for (uint32_t i = 0; i < entries; ++i) {
-    const size_t entry = ifd + 2 + 12 * size_t{i};
-    if (entry + 12 > b.size()) break;
-    const uint32_t tag = u16(entry), type = u16(entry + 2);
+  for (const TiffEntry& entry : ifd->entries) {
     // libtiff takes these tags in any integer type (a RowsPerStrip stored as SSHORT, type 8,
     // allocated 3.2 GB as surely as a SHORT: fuzz_image_header); negative values it refuses.
-    int64_t value = 0;
-    switch (type) {
-      case 1:
-        value = static_cast<uint8_t>(Byte(b, entry + 8));
-        break;  // BYTE
-      case 6:
-        value = static_cast<int8_t>(Byte(b, entry + 8));
-        break;  // SBYTE
-      case 3:
-        value = u16(entry + 8);
-        break;  // SHORT
-      case 8:
-        value = static_cast<int16_t>(u16(entry + 8));
-        break;  // SSHORT
-      case 4:
-        value = u32(entry + 8);
-        break;  // LONG
-      case 9:
-        value = static_cast<int32_t>(u32(entry + 8));
-        break;  // SLONG
-      default:
-        continue;
-    }
-    if (value < 0) continue;
+    const std::optional<int64_t> value = ifd->Integer(b, entry);
+    if (!value || *value < 0) continue;
     // As in PeekTiff, the first of a duplicated tag counts (libtiff's choice).
-    if (tag == 256 && width == 0) width = value;
-    if (tag == 278 && rows_per_strip == 0) rows_per_strip = value > INT32_MAX ? 0 : value;
-    if (tag == 322 && tile_width == 0) tile_width = value;
-    if (tag == 323 && tile_length == 0) tile_length = value;
+    if (entry.tag == 256 && width == 0) width = *value;
+    if (entry.tag == 278 && rows_per_strip == 0) rows_per_strip = *value > INT32_MAX ? 0 : *value;
+    if (entry.tag == 322 && tile_width == 0) tile_width = *value;
+    if (entry.tag == 323 && tile_length == 0) tile_length = *value;
   }
   return std::max(width * rows_per_strip, tile_width * tile_length);
 }
@@ -305,8 +321,9 @@ DecodedImage DecodeImageBytes(std::string_view bytes, const DecodeOptions& optio
                      " pixels is more than max_pixels (" + std::to_string(options.max_pixels) +
                      ")");
     }
-    if (format == Format::kTiff && TiffStripPixels(bytes) > options.max_pixels) {
-      return Failure("TIFF strips or tiles of " + std::to_string(TiffStripPixels(bytes)) +
+    const int64_t strip_pixels = format == Format::kTiff ? TiffStripPixels(bytes) : 0;
+    if (strip_pixels > options.max_pixels) {
+      return Failure("TIFF strips or tiles of " + std::to_string(strip_pixels) +
                      " pixels are more than max_pixels (" + std::to_string(options.max_pixels) +
                      ")");
     }
