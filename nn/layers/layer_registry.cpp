@@ -1,6 +1,6 @@
 // The one list of layer kinds. A new kind of layer is a file under nn/layers/ defining its
 // LayerKind (spec checks, shape, description, op) and its accessor, plus one line in each of the
-// two lists below; registry_test checks that every LayerSpec field has an entry.
+// two lists below; layer_registry_test checks that every LayerSpec field has an entry.
 #include <stdexcept>
 
 #include "nn/layers/layer_kind.h"
