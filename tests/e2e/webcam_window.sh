@@ -53,7 +53,10 @@ shots=6
 for shot in $(seq "$shots"); do
   sleep 0.5
   kill -0 "$run" 2>/dev/null || break
-  xwd -root -silent -out "$WORK/screen$shot.xwd" || echo "xwd failed" >>"$WORK/out.txt"
+  # A shot taken while the window is being mapped can fail (X BadMatch on GetImage) and leave a
+  # partial file; it is dropped, the others still count.
+  xwd -root -silent -out "$WORK/screen$shot.xwd" ||
+    { rm -f "$WORK/screen$shot.xwd"; echo "xwd failed (shot $shot)" >>"$WORK/out.txt"; }
 done
 wait "$run"
 echo "exit code $?" >>"$WORK/out.txt"
