@@ -13,7 +13,6 @@
 // The variants alternate, R times each (after one unmeasured warm-up of each); the median run
 // of each is reported, with the process CPU time per image, which stays meaningful on a machine
 // other programs keep busy. --check exits 1 when the ratio is below 0.85.
-#include <fcntl.h>
 #include <google/protobuf/text_format.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -21,11 +20,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
-#include <iostream>
 #include <optional>
-#include <set>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -37,13 +32,16 @@
 #include "pipeline/engine/plugin_loader.h"
 #include "pipeline/engine/runner.h"
 #include "pipeline/registry.h"
+#include "silenced.h"
 #include "stages/standard_stages.h"
+#include "training_chain.h"
 
 namespace {
 
-constexpr double kGoalRatio = 0.85;
-constexpr const char* kTrainerPlugin = "cnn_train";
+using pipeline::bench::StageOf;
+using pipeline::bench::TrainingChain;
 
+constexpr double kGoalRatio = 0.85;
 struct Options {
   std::string graph = std::string(PIPELINE_SOURCE_DIR) + "/train_augmented.graph";
   std::string plugins = PIPELINE_PLUGIN_BUILD_DIR;
@@ -71,93 +69,6 @@ std::optional<int> ParseOptions(int argc, char** argv, Options& options) {
     add("plugins", cli::Defaulted(&options.plugins), "folder of the plugin libraries");
     add("check", cli::po::bool_switch(&options.check), "exit 1 when the ratio is below 0.85");
   });
-}
-
-// The stage an input reference names: "stage", "stage.port", "port=stage" or "port=stage.port".
-std::string StageOf(const std::string& input) {
-  const size_t equals = input.find('=');
-  const std::string reference = equals == std::string::npos ? input : input.substr(equals + 1);
-  return reference.substr(0, reference.find('.'));
-}
-
-const pipeline::proto::StageSpec* FindStage(const pipeline::proto::GraphSpec& graph,
-                                            const std::string& name) {
-  for (const auto& stage : graph.stage()) {
-    if (stage.name() == name) return &stage;
-  }
-  return nullptr;
-}
-
-void SetParam(pipeline::proto::StageSpec& stage, const std::string& key, const std::string& value) {
-  for (auto& param : *stage.mutable_param()) {
-    if (param.key() == key) {
-      param.set_value(value);
-      return;
-    }
-  }
-  auto* param = stage.add_param();
-  param->set_key(key);
-  param->set_value(value);
-}
-
-// cnn_train's optional held-out data: evaluated after every epoch, no part of training speed.
-bool IsValidationInput(const pipeline::proto::StageSpec& stage, const std::string& input) {
-  return stage.plugin() == kTrainerPlugin && input.rfind("validation=", 0) == 0;
-}
-
-// cnn_train and every stage upstream of it, in file order; the sources cut to `samples` samples
-// and one epoch, cnn_train to one epoch without progress output; a counter takes the models.
-pipeline::proto::GraphSpec TrainingChain(const pipeline::proto::GraphSpec& graph, int samples) {
-  std::vector<std::string> pending;
-  for (const auto& stage : graph.stage()) {
-    if (stage.plugin() == kTrainerPlugin) pending.push_back(stage.name());
-  }
-  if (pending.size() != 1) {
-    throw std::runtime_error("the graph must have exactly one " + std::string(kTrainerPlugin) +
-                             " stage, it has " + std::to_string(pending.size()));
-  }
-  const std::string trainer = pending.front();
-  std::set<std::string> keep;
-  while (!pending.empty()) {
-    const std::string name = pending.back();
-    pending.pop_back();
-    if (!keep.insert(name).second) continue;
-    const auto* stage = FindStage(graph, name);
-    if (stage == nullptr) throw std::runtime_error("no stage named \"" + name + "\"");
-    for (const std::string& input : stage->input()) {
-      if (!IsValidationInput(*stage, input)) pending.push_back(StageOf(input));
-    }
-  }
-  pipeline::proto::GraphSpec chain = graph;
-  chain.clear_stage();
-  for (const auto& stage : graph.stage()) {
-    if (keep.count(stage.name()) == 0) continue;
-    auto* kept = chain.add_stage();
-    *kept = stage;
-    if (stage.input_size() == 0) {
-      SetParam(*kept, "limit", std::to_string(samples));
-      SetParam(*kept, "epochs", "1");
-    }
-    if (stage.plugin() == kTrainerPlugin) {
-      SetParam(*kept, "epochs", "1");
-      SetParam(*kept, "progress", "off");
-      // A warm-up of several epochs does not fit in one; the rate does not change the speed.
-      SetParam(*kept, "warmup_epochs", "0");
-      // Only the batches: a validation input would add an evaluation to the epoch.
-      std::vector<std::string> batches;
-      for (const std::string& input : stage.input()) {
-        if (!IsValidationInput(stage, input)) batches.push_back(input);
-      }
-      kept->clear_input();
-      for (const std::string& input : batches) kept->add_input(input);
-    }
-  }
-  // A graph needs a sink: the models go to a counter.
-  auto* sink = chain.add_stage();
-  sink->set_name("bench_models");
-  sink->set_plugin("count");
-  sink->add_input(trainer);
-  return chain;
 }
 
 // `chain` without the stages that come from plugin libraries; each removed stage's consumers
@@ -194,35 +105,6 @@ pipeline::proto::GraphSpec WithoutPluginStages(const pipeline::proto::GraphSpec&
   return result;
 }
 
-// The counter that takes the models prints a line per run on stdout; the bench's figures are what
-// its output should show.
-class QuietStdout {
- public:
-  QuietStdout() {
-    std::cout.flush();
-    std::fflush(stdout);
-    saved_ = dup(STDOUT_FILENO);
-    const int null = open("/dev/null", O_WRONLY);
-    if (null >= 0) {
-      dup2(null, STDOUT_FILENO);
-      close(null);
-    }
-  }
-  ~QuietStdout() {
-    std::cout.flush();
-    std::fflush(stdout);
-    if (saved_ >= 0) {
-      dup2(saved_, STDOUT_FILENO);
-      close(saved_);
-    }
-  }
-  QuietStdout(const QuietStdout&) = delete;
-  QuietStdout& operator=(const QuietStdout&) = delete;
-
- private:
-  int saved_ = -1;
-};
-
 double CpuSeconds() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
@@ -250,7 +132,7 @@ RunFigures RunOnce(const pipeline::proto::GraphSpec& spec, const std::string& fi
   double cpu = 0;
   pipeline::RunResult result;
   {
-    const QuietStdout quiet;
+    const pipeline::bench::Silenced quiet(STDOUT_FILENO);
     const double cpu_before = CpuSeconds();
     result = pipeline::RunGraph(*loaded.graph, {.threads = options.threads});
     cpu = CpuSeconds() - cpu_before;
@@ -276,25 +158,14 @@ RunFigures Median(std::vector<RunFigures> runs) {
   return runs[runs.size() / 2];
 }
 
-pipeline::proto::GraphSpec ReadGraph(const std::string& path) {
-  std::ifstream file(path);
-  if (!file) throw std::runtime_error(path + ": cannot be read");
-  std::stringstream text;
-  text << file.rdbuf();
-  pipeline::proto::GraphSpec graph;
-  if (!google::protobuf::TextFormat::ParseFromString(text.str(), &graph)) {
-    throw std::runtime_error(path + ": not a valid graph file (try `pipeline check` on it)");
-  }
-  return graph;
-}
-
 int Run(const Options& options) {
   pipeline::Registry registry;
   pipeline::RegisterBuiltin(pipeline::StandardStagesDescriptor(), registry);
   const pipeline::PluginLoadReport report = pipeline::LoadPlugins({options.plugins}, registry);
   for (const std::string& failure : report.failures) std::fprintf(stderr, "%s\n", failure.c_str());
 
-  const pipeline::proto::GraphSpec chain = TrainingChain(ReadGraph(options.graph), options.samples);
+  const pipeline::proto::GraphSpec chain =
+      TrainingChain(pipeline::bench::ReadGraph(options.graph), options.samples);
   std::vector<std::string> removed;
   const pipeline::proto::GraphSpec bare = WithoutPluginStages(chain, registry, removed);
   if (removed.empty()) throw std::runtime_error(options.graph + " has no plugin stages to remove");

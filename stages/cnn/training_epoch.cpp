@@ -14,6 +14,7 @@ proto::EpochMetrics TrainingEpoch::figures(uint64_t global_step, double learning
   }
   row.set_train_seconds(elapsed);
   row.set_images_per_second(elapsed > 0 ? static_cast<double>(samples_) / elapsed : 0);
+  row.set_step_seconds(step_seconds_);
   row.set_learning_rate(learning_rate);
   return row;
 }

@@ -15,8 +15,10 @@ class TrainingEpoch {
  public:
   explicit TrainingEpoch(int64_t epoch) : epoch_(epoch), start_(std::chrono::steady_clock::now()) {}
 
-  void add(const StepResult& step) {
+  // `step_seconds`: how long the step took (its share of the epoch spent training).
+  void add(const StepResult& step, double step_seconds) {
     ++steps_;
+    step_seconds_ += step_seconds;
     samples_ += step.count;
     correct_ += step.correct;
     loss_sum_ += step.loss * static_cast<double>(step.count);
@@ -38,6 +40,7 @@ class TrainingEpoch {
   std::chrono::steady_clock::time_point start_;
   int64_t steps_ = 0, samples_ = 0, correct_ = 0;
   double loss_sum_ = 0;
+  double step_seconds_ = 0;
 };
 
 }  // namespace pipeline::cnn

@@ -4,6 +4,7 @@
 #include "stages/cnn/training_run.h"
 
 #include <algorithm>
+#include <chrono>
 #include <stdexcept>
 #include <utility>
 
@@ -53,7 +54,9 @@ std::optional<int64_t> TrainingRun::current_epoch() const {
 void TrainingRun::Step(const Batch& batch, int64_t epoch) {
   if (!epoch_) StartEpoch(epoch);
   last_learning_rate_ = trainer_->learning_rate();
-  Account(trainer_->step(batch.data.data(), batch.labels.data(), batch.size()));
+  const auto start = std::chrono::steady_clock::now();
+  const StepResult result = trainer_->step(batch.data.data(), batch.labels.data(), batch.size());
+  Account(result, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 }
 
 proto::EpochMetrics TrainingRun::EndEpoch() {
@@ -158,11 +161,11 @@ void TrainingRun::StartEpoch(int64_t epoch) {
 }
 
 // One step's figures (the global batch's in a data-parallel run).
-void TrainingRun::Account(const StepResult& result) {
+void TrainingRun::Account(const StepResult& result, double step_seconds) {
   // Before anything of this step is counted: no snapshot, so no checkpoint, ever holds NaNs.
   CheckFiniteLoss(result.loss, epoch_->epoch(), config_.epochs, epoch_->steps() + 1,
                   last_learning_rate_);
-  epoch_->add(result);
+  epoch_->add(result, step_seconds);
   progress_->update(epoch_->steps(), epoch_->samples(), epoch_->mean_loss());
 }
 
@@ -172,7 +175,7 @@ void TrainingRun::FinishDataParallelEpoch() {
   const double joined_rate = trainer_->learning_rate();  // of the update it may join
   for (const StepResult& joined : trainer_->finish_epoch()) {
     last_learning_rate_ = joined_rate;
-    Account(joined);
+    Account(joined, 0);  // finish_epoch's time is the reduction's, counted by reduction_meter_
   }
   CheckWeightsAgree(world_, *model_, epoch_->epoch());
   ConsoleLine(reduction_meter_.epoch_line(*trainer_, world_.size(), epoch_->seconds()));

@@ -51,7 +51,7 @@ class TrainingRun {
  private:
   void Initialise(const Batch& batch);
   void StartEpoch(int64_t epoch);
-  void Account(const StepResult& result);
+  void Account(const StepResult& result, double step_seconds);
   void FinishDataParallelEpoch();
   proto::TrainingPosition Position(int64_t epoch) const;
 

@@ -180,6 +180,10 @@ TEST(TrainStage, EmitsOneSnapshotPerEpochWithItsPosition) {
   EXPECT_EQ(snapshots[1]->position.steps_per_epoch(), 2) << "6 samples in batches of 4";
   EXPECT_EQ(snapshots[1]->metrics.size(), 2u);
   EXPECT_EQ(snapshots[1]->metrics[1].train_samples(), 6);
+  // The time inside the two steps is part of the epoch, and not nothing: each ran the network.
+  const proto::EpochMetrics& second = snapshots[1]->metrics[1];
+  EXPECT_GT(second.step_seconds(), 0);
+  EXPECT_LE(second.step_seconds(), second.train_seconds());
   EXPECT_FALSE(snapshots[1]->metrics[1].has_validation());
   EXPECT_EQ(snapshots[1]->normalization.mean, 0.1307);
   EXPECT_NE(snapshots[0]->tensors, snapshots[1]->tensors);
