@@ -68,6 +68,7 @@ RUN_AS["build/bin/time_to_accuracy"]="build/bin/time_to_accuracy --runs 1 --no-t
 RUN_AS["build/bin/train_bench --model models/mnist_fast.pbtxt"]="build/bin/train_bench --model models/mnist_fast.pbtxt --steps 2 --repeats 1 --no-torch"
 RUN_AS["build/bin/augment_bench"]="build/bin/augment_bench --samples 500 --runs 1"
 RUN_AS["build/bin/augment_overhead"]="build/bin/augment_overhead --samples 256 --runs 1"
+RUN_AS["build/bin/trainer_in_graph"]="build/bin/trainer_in_graph --samples 1024 --epochs 1 --runs 1"
 RUN_AS["xdg-open runs/mnist/index.html"]="test -s runs/mnist/index.html"
 BEFORE["pipeline evaluate runs/mnist/best.ckpt my-images-idx3-ubyte.gz --labels my-labels-idx1-ubyte.gz"]="cp data/mnist/t10k-images-idx3-ubyte.gz my-images-idx3-ubyte.gz && cp data/mnist/t10k-labels-idx1-ubyte.gz my-labels-idx1-ubyte.gz"
 RUN_AS["pipeline run graphs/train_validation.graph"]="pipeline run graphs/train_validation.graph $cut"
