@@ -38,7 +38,7 @@ constexpr const char* kUsage =
     "train-images-idx3-ubyte.gz\n"
     "                  -> train-labels-idx1-ubyte.gz)\n"
     "  --out DIR       report folder (default: beside CHECKPOINT, STEM_evaluation_DATA, e.g.\n"
-    "                  runs/mnist/best_evaluation_t10k for best.ckpt on "
+    "                  runs/mnist/latest_evaluation_t10k for latest.ckpt on "
     "t10k-images-idx3-ubyte.gz)\n"
     "  --batch N       samples per model call (default 1000)\n"
     "  --mistakes N    most confident mistakes to show (default 36)\n"
@@ -137,7 +137,7 @@ Arguments Parse(const std::vector<std::string>& args) {
     }
   }
   if (positional.empty()) {
-    throw std::invalid_argument("give a checkpoint, e.g. pipeline evaluate runs/mnist/best.ckpt");
+    throw std::invalid_argument("give a checkpoint, e.g. pipeline evaluate runs/mnist/latest.ckpt");
   }
   if (positional.size() > 2) {
     throw std::invalid_argument("one checkpoint and one data file at most (got \"" + positional[2] +

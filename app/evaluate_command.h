@@ -34,7 +34,7 @@ std::string LabelsBesideImages(const std::string& images);
 std::string DataStem(const std::string& images);
 
 // Where `pipeline evaluate CHECKPOINT DATA` writes its report without --out: beside the
-// checkpoint, named after both (runs/mnist/best_evaluation_t10k), so evaluating another data set
+// checkpoint, named after both (runs/mnist/latest_evaluation_t10k), so evaluating another data set
 // never replaces an earlier evaluation's report.
 std::string DefaultReportFolder(const std::string& checkpoint, const std::string& images);
 

@@ -300,7 +300,7 @@ CliCommand InspectCommand() {
     }
     if (path.empty()) {
       std::cerr << "pipeline inspect: give a checkpoint, e.g. pipeline inspect "
-                   "runs/mnist/best.ckpt\nusage: pipeline inspect CHECKPOINT [--graph]\n";
+                   "runs/mnist/latest.ckpt\nusage: pipeline inspect CHECKPOINT [--graph]\n";
       return kExitUsage;
     }
     try {

@@ -139,6 +139,7 @@ int Run(const Options& options) {
       {"elastic", {{"probability", "1"}}},
       {"stroke", {{"probability", "1"}}},
       {"noise_blur", {{"probability", "1"}, {"blur_probability", "1"}, {"noise_probability", "1"}}},
+      {"pixelate", {{"probability", "1"}}},
       {"random_erasing", {{"probability", "1"}}},
   };
   std::printf(

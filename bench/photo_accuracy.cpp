@@ -11,7 +11,7 @@
 // (rows under a lamp, ruled and squared paper, thick marker, low resolution, chalk, small digits
 // in a large photo, touching digits) and prints the accuracy of each.
 //
-//   photo_accuracy --checkpoint runs/mnist/best.ckpt [--singles 2000] [--strips 300]
+//   photo_accuracy --checkpoint runs/mnist/latest.ckpt [--singles 2000] [--strips 300]
 //                  [--per-category 200]
 #include <cmath>
 #include <cstdio>

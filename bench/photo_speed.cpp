@@ -2,7 +2,7 @@
 // CSV — on small photos (80-320 px, JPEG and PNG, tools/digit_photos.h), through the engine with
 // the product's graph. Prints the median of several runs and each stage's busy time.
 //
-//   photo_speed --checkpoint runs/mnist/best.ckpt [--photos 3000] [--runs 5] [--threads 2]
+//   photo_speed --checkpoint runs/mnist/latest.ckpt [--photos 3000] [--runs 5] [--threads 2]
 //               [--precision int8]    # cnn_predict's precision (auto, fp32, bf16, int8)
 //               [--max-side 128]      # photos scaled down to at most 128 px
 //               [--dir DIR]           # keep the photos in DIR (reused when it holds them), e.g.

@@ -6,7 +6,7 @@
 // like a live camera (--camera-fps, default 30): a file read flat out queues frames in front of
 // the slowest stage, which a live source never does (it drops stale frames instead).
 //
-//   video_speed --checkpoint runs/mnist/best.ckpt [--frames 300] [--runs 3] [--threads 2]
+//   video_speed --checkpoint runs/mnist/latest.ckpt [--frames 300] [--runs 3] [--threads 2]
 #include <algorithm>
 #include <chrono>
 #include <cmath>

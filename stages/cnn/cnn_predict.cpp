@@ -296,7 +296,7 @@ void RegisterCnnPredict(Registry& registry) {
                    "could not be classified"}};
   info.params = {
       InputFile(RequiredStringParam(
-          "checkpoint", "checkpoint file (e.g. runs/mnist/best.ckpt), or an ONNX model (.onnx)")),
+          "checkpoint", "checkpoint file (e.g. runs/mnist/latest.ckpt), or an ONNX model (.onnx)")),
       IntParam("batch", 256, 1, 65536, "samples gathered per model call"),
       IntParam("top_k", 0, 0, 1e6,
                "keep only the k most likely classes' probabilities (the rest become 0); 0 keeps "

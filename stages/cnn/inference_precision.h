@@ -32,7 +32,7 @@ std::unique_ptr<Model> RestoreModelAs(const ModelSnapshot& snapshot, const std::
 // The first `count` images (fewer when the file holds fewer) of the IDX image file `path`, plain
 // or gzip, as NHWC floats normalized like `snapshot`'s training data. Throws std::runtime_error
 // naming the file when it cannot be read or its images do not fit the model, and naming the model
-// (`model_name`: "checkpoint runs/mnist/best.ckpt") when it records no normalization.
+// (`model_name`: "checkpoint runs/mnist/latest.ckpt") when it records no normalization.
 std::vector<float> ReadCalibrationImages(const std::string& path, int64_t count,
                                          const ModelSnapshot& snapshot,
                                          const std::string& model_name);

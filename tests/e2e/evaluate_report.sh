@@ -79,7 +79,7 @@ expect_error 1 "no labels for $work/digits.gz" "$CHECKPOINT" "$work/digits.gz"
 echo "garbage" >"$work/t10k-images-idx3-ubyte"
 echo "garbage" >"$work/t10k-labels-idx1-ubyte"
 expect_error 1 "t10k-images-idx3-ubyte" "$CHECKPOINT" "$work/t10k-images-idx3-ubyte" --out "$work/x"
-expect_error 2 "give a checkpoint, e.g. pipeline evaluate runs/mnist/best.ckpt"
+expect_error 2 "give a checkpoint, e.g. pipeline evaluate runs/mnist/latest.ckpt"
 expect_error 2 "--plugin-path $work/nofolder: no such folder" "$CHECKPOINT" --plugin-path "$work/nofolder"
 expect_error 2 "unknown option --bogus" "$CHECKPOINT" --bogus 1
 expect_error 2 "--batch takes a whole number" "$CHECKPOINT" --batch 0

@@ -70,7 +70,7 @@ RUN_AS["build/bin/augment_bench"]="build/bin/augment_bench --samples 500 --runs 
 RUN_AS["build/bin/augment_overhead"]="build/bin/augment_overhead --samples 256 --runs 1"
 RUN_AS["build/bin/trainer_in_graph"]="build/bin/trainer_in_graph --samples 1024 --epochs 1 --runs 1"
 RUN_AS["xdg-open runs/mnist/index.html"]="test -s runs/mnist/index.html"
-BEFORE["pipeline evaluate runs/mnist/best.ckpt my-images-idx3-ubyte.gz --labels my-labels-idx1-ubyte.gz"]="cp data/mnist/t10k-images-idx3-ubyte.gz my-images-idx3-ubyte.gz && cp data/mnist/t10k-labels-idx1-ubyte.gz my-labels-idx1-ubyte.gz"
+BEFORE["pipeline evaluate runs/mnist/latest.ckpt my-images-idx3-ubyte.gz --labels my-labels-idx1-ubyte.gz"]="cp data/mnist/t10k-images-idx3-ubyte.gz my-images-idx3-ubyte.gz && cp data/mnist/t10k-labels-idx1-ubyte.gz my-labels-idx1-ubyte.gz"
 RUN_AS["pipeline run graphs/train_validation.graph"]="pipeline run graphs/train_validation.graph $cut"
 RUN_AS["pipeline run graphs/train_validation.graph --set train_data.epochs=30"]="pipeline run graphs/train_validation.graph --set train_data.epochs=30 $cut"
 RUN_AS["xdg-open runs/mnist_validation/index.html"]="test -s runs/mnist_validation/index.html"
@@ -78,7 +78,7 @@ RUN_AS["pipeline run graphs/train_validation.graph --set train.optimizer=sgd --s
 EXPECT["pipeline run graphs/train_validation.graph --set train.optimizer=sgd --set train.lr=100"]=1
 BEFORE["pipeline run predict.graph --set source.path=photos/"]="cp -r data/fixtures/photos photos"
 BEFORE["pipeline run predict.graph --set source.path=scan.jpg,more/ --set output.format=jsonl --set output.output=-"]="cp data/fixtures/photos/00016_strip_label97349.jpg scan.jpg && mkdir -p more && cp data/fixtures/photos/*.png more/"
-RUN_AS["build/bin/photo_accuracy --checkpoint runs/mnist/best.ckpt --per-category 200"]="build/bin/photo_accuracy --checkpoint runs/mnist/best.ckpt --singles 20 --strips 5 --per-category 2"
+RUN_AS["build/bin/photo_accuracy --checkpoint runs/mnist/latest.ckpt --per-category 200"]="build/bin/photo_accuracy --checkpoint runs/mnist/latest.ckpt --singles 20 --strips 5 --per-category 2"
 # A video file in a window: under Xvfb when there is one, a few frames.
 make_clip='pipeline run make_clip.graph >/dev/null'
 RUN_AS["pipeline run webcam.graph --set camera.path=clip.avi"]="if command -v xvfb-run >/dev/null; then xvfb-run -a pipeline run webcam.graph --set camera.path=clip.avi --set camera.max_frames=20; else echo 'no xvfb-run: the window is not tried'; fi"
@@ -97,8 +97,8 @@ BEFORE["pipeline run predict.graph --set classify.checkpoint=model.onnx"]="test 
 RUN_AS["pipeline run train.graph --set checkpoint.onnx=true"]="pipeline run train.graph --set checkpoint.onnx=true $cut && test -s runs/mnist/latest.onnx"
 # int8: the benchmarks cut down; predict.graph's default photos/ folder.
 RUN_AS["build/bin/int8_bench"]="build/bin/int8_bench --batches 1 --repeats 1 --calibration-images 256"
-RUN_AS["build/bin/photo_speed --checkpoint runs/mnist/best_int8.ckpt --precision int8 --max-side 128"]="build/bin/photo_speed --checkpoint runs/mnist/best_int8.ckpt --precision int8 --max-side 128 --photos 40 --runs 1"
-BEFORE["pipeline run predict.graph --set classify.checkpoint=runs/mnist/best_int8.ckpt --set classify.precision=int8"]="test -d photos || cp -r data/fixtures/photos photos"
+RUN_AS["build/bin/photo_speed --checkpoint runs/mnist/latest_int8.ckpt --precision int8 --max-side 128"]="build/bin/photo_speed --checkpoint runs/mnist/latest_int8.ckpt --precision int8 --max-side 128 --photos 40 --runs 1"
+BEFORE["pipeline run predict.graph --set classify.checkpoint=runs/mnist/latest_int8.ckpt --set classify.precision=int8"]="test -d photos || cp -r data/fixtures/photos photos"
 # MPI: as root here (CI), Open MPI needs its two consent variables; --oversubscribe in case the
 # machine has fewer cores than ranks.
 as_root_mpi="OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun --oversubscribe"

@@ -39,6 +39,7 @@ const PluginCase kPlugins[] = {
     {"elastic", "augment_elastic", "augment_elastic", {}},
     {"stroke", "augment_stroke", "augment_stroke", {}},
     {"noise_blur", "augment_noise_blur", "augment_noise_blur", {{"noise_probability", "1"}}},
+    {"pixelate", "augment_pixelate", "augment_pixelate", {}},
     // A patch of background colour over background would change nothing.
     {"random_erasing", "augment_erasing", "augment_erasing", {{"fill", "random"}}},
     // The template a plugin author copies keeps the same promises (tests/plugins builds it).

@@ -43,8 +43,8 @@ inline const Registry& AugmentRegistry() {
     std::string failures;
     for (const std::string& failure : report.failures) failures += failure + "\n";
     if (!failures.empty()) throw std::runtime_error("plugins failed to load:\n" + failures);
-    for (const char* stage :
-         {"random_affine", "elastic", "stroke", "noise_blur", "random_erasing", "my_augment"}) {
+    for (const char* stage : {"random_affine", "elastic", "stroke", "noise_blur", "pixelate",
+                              "random_erasing", "my_augment"}) {
       if (loaded->find(stage) == nullptr) {
         throw std::runtime_error(std::string("no stage \"") + stage + "\" in " + PluginBuildDir());
       }
