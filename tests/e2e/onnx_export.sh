@@ -31,7 +31,7 @@ mnist=(--set "train_data.images=$MNIST_DIR/train-images-idx3-ubyte.gz"
   --set train_data.limit=3200 --set train_data.epochs=1 --set train.warmup_epochs=0.5 \
   --set train.progress=off --set "checkpoint.dir=$work/bn" --set "report.dir=$work/bn") \
   2>"$work/bn.log" || { cat "$work/bn.log"; fail "train_augmented.graph"; }
-"$PIPELINE" export "$work/bn/best.ckpt" "$work/bn.onnx" || fail "pipeline export"
+"$PIPELINE" export "$work/bn/latest.ckpt" "$work/bn.onnx" || fail "pipeline export"
 ls "$work" | grep -q '\.tmp' && fail "export left a temporary file"
 
 # inspect: ops, shapes and the metadata that travels with the model.
@@ -49,7 +49,7 @@ grep -q '^  normalization_mean: 0.1307' "$work/bn.txt" || fail "mean"
 
 # Ours against OpenCV dnn, all 10,000 test images.
 "$agreement" "$work/seed/latest.ckpt" "$work/seed/latest.onnx" || fail "seed network disagrees"
-"$agreement" "$work/bn/best.ckpt" "$work/bn.onnx" || fail "batch-normalized network disagrees"
+"$agreement" "$work/bn/latest.ckpt" "$work/bn.onnx" || fail "batch-normalized network disagrees"
 
 # predict.graph unchanged but for the checkpoint: the same digits from the .onnx file.
 predict() {
@@ -58,7 +58,7 @@ predict() {
     --set "output.output=$2" "${@:3}") >"$work/predict.log" 2>&1 ||
     { cat "$work/predict.log"; fail "$1"; }
 }
-predict "$work/bn/best.ckpt" "$work/ckpt.csv" --set classify.precision=fp32  # as the .onnx runs
+predict "$work/bn/latest.ckpt" "$work/ckpt.csv" --set classify.precision=fp32  # as the .onnx runs
 predict "$work/bn.onnx" "$work/onnx.csv"
 cut -d, -f1,2 "$work/ckpt.csv" >"$work/ckpt.digits"
 cut -d, -f1,2 "$work/onnx.csv" >"$work/onnx.digits"
