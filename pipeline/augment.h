@@ -73,6 +73,16 @@ inline cv::Scalar FillValue(const cv::Mat& image, bool fill_with_smallest) {
   return fill_with_smallest ? RangeOf(image).smallest : cv::Scalar::all(0);
 }
 
+// Throws std::invalid_argument unless `low_name`'s value does not exceed `high_name`'s: the
+// check every pair of "min_X / max_X" parameters needs, which declared ranges cannot express.
+inline void CheckOrdered(const char* low_name, double low, const char* high_name, double high) {
+  if (low > high) {
+    throw std::invalid_argument(std::string(low_name) + " (" + std::to_string(low) +
+                                ") must not exceed " + high_name + " (" + std::to_string(high) +
+                                ")");
+  }
+}
+
 inline ParamSpec ProbabilityParam(double default_value) {
   return FloatParam("probability", default_value, 0.0, 1.0,
                     "chance that a sample is augmented; the others pass on unchanged");

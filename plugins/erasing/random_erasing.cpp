@@ -31,10 +31,7 @@ class RandomErasing : public pipeline::augment::AugmentStage {
     const std::string& fill = params.get_string("fill");
     fill_ = fill == "value" ? Fill::kValue : fill == "random" ? Fill::kRandom : Fill::kSmallest;
     value_ = params.get_float("value");
-    if (min_area_ > max_area_) {
-      throw std::invalid_argument("min_area (" + std::to_string(min_area_) +
-                                  ") must not exceed max_area (" + std::to_string(max_area_) + ")");
-    }
+    pipeline::augment::CheckOrdered("min_area", min_area_, "max_area", max_area_);
   }
 
   bool augment(const cv::Mat& in, cv::Mat& out, std::mt19937_64& rng) const override {

@@ -30,11 +30,7 @@ class NoiseBlur : public pipeline::augment::AugmentStage {
     blur_probability_ = params.get_float("blur_probability");
     const double min_sigma = params.get_float("min_blur_sigma");
     const double max_sigma = params.get_float("max_blur_sigma");
-    if (min_sigma > max_sigma) {
-      throw std::invalid_argument("min_blur_sigma (" + std::to_string(min_sigma) +
-                                  ") must not exceed max_blur_sigma (" + std::to_string(max_sigma) +
-                                  ")");
-    }
+    pipeline::augment::CheckOrdered("min_blur_sigma", min_sigma, "max_blur_sigma", max_sigma);
     for (int level = 0; level < kBlurLevels; ++level) {
       const double sigma = min_sigma + (max_sigma - min_sigma) * level / (kBlurLevels - 1);
       const int radius = std::max(1, static_cast<int>(std::ceil(3 * sigma)));

@@ -33,18 +33,12 @@ class Pixelate : public pipeline::augment::AugmentStage {
   void configure(const pipeline::Params& params) override {
     min_side_ = params.get_float("min_side");
     max_side_ = params.get_float("max_side");
-    if (min_side_ > max_side_) {
-      throw std::invalid_argument("min_side (" + std::to_string(min_side_) +
-                                  ") must not exceed max_side (" + std::to_string(max_side_) + ")");
-    }
+    pipeline::augment::CheckOrdered("min_side", min_side_, "max_side", max_side_);
     threshold_probability_ = params.get_float("threshold_probability");
     min_threshold_ = params.get_float("min_threshold");
     max_threshold_ = params.get_float("max_threshold");
-    if (min_threshold_ > max_threshold_) {
-      throw std::invalid_argument("min_threshold (" + std::to_string(min_threshold_) +
-                                  ") must not exceed max_threshold (" +
-                                  std::to_string(max_threshold_) + ")");
-    }
+    pipeline::augment::CheckOrdered("min_threshold", min_threshold_, "max_threshold",
+                                    max_threshold_);
     linear_probability_ = params.get_float("linear_probability");
   }
 
